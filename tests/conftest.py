@@ -1,0 +1,110 @@
+"""Shared fixtures: a tiny deterministic embedder for unit tests, and the real model once per session."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mlsd_grader import Grader, GraderConfig, Rubric
+from mlsd_grader.text import tokenize
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+
+
+class HashingEmbedder:
+    """Bag of word stems hashed into 512 buckets: identical wording gives cosine 1, disjoint gives 0.
+
+    Case- and whitespace-blind like the real tokenizer, and fast, so unit and property tests can run
+    the whole pipeline without the transformer.
+    """
+
+    dim = 512
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for tok in tokenize(text):
+                bucket = int.from_bytes(hashlib.blake2b(tok.stem.encode(), digest_size=4).digest(), "little")
+                out[row, bucket % self.dim] += 1.0
+            norm = np.linalg.norm(out[row])
+            if norm > 0:
+                out[row] /= norm
+        return out
+
+    def signature(self) -> str:
+        return "test:hashing-512"
+
+
+@pytest.fixture(scope="session")
+def hashing_embedder() -> HashingEmbedder:
+    return HashingEmbedder()
+
+
+@pytest.fixture(scope="session")
+def fake_grader(hashing_embedder: HashingEmbedder) -> Grader:
+    return Grader(GraderConfig(), embedder=hashing_embedder)
+
+
+@pytest.fixture(scope="session")
+def real_grader() -> Grader:
+    """The default model, loaded once for the whole session."""
+    return Grader(GraderConfig())
+
+
+TINY_RUBRIC = {
+    "id": "tiny",
+    "version": "1",
+    "title": "Tiny",
+    "question": "Design a ranking system.",
+    "steps": [
+        {
+            "id": "evaluation",
+            "weight": 1.0,
+            "criteria": [
+                {
+                    "id": "metrics",
+                    "description": "Names offline and online metrics.",
+                    "weight": 1.0,
+                    "concepts": [
+                        {"name": "ndcg", "aliases": ["normalized discounted cumulative gain"]},
+                        {"name": "a/b test", "aliases": ["online experiment"]},
+                    ],
+                    "model_answer": "Offline we measure nDCG on held out sessions. Online we run an A/B test.",
+                    "anti_patterns": [
+                        {
+                            "id": "accuracy_only",
+                            "description": "Uses accuracy as the only metric.",
+                            "weight": -0.2,
+                            "triggers": ["accuracy"],
+                            "unless": ["precision", "recall"],
+                        }
+                    ],
+                }
+            ],
+        },
+        {
+            "id": "monitoring",
+            "weight": 3.0,
+            "criteria": [
+                {
+                    "id": "drift",
+                    "description": "Watches for drift and retrains.",
+                    "concepts": [{"name": "drift"}, {"name": "retraining"}],
+                    "model_answer": "We monitor feature drift and retrain the model every week.",
+                }
+            ],
+        },
+    ],
+}
+
+
+@pytest.fixture()
+def tiny_rubric() -> Rubric:
+    return Rubric.model_validate(TINY_RUBRIC)
