@@ -1,0 +1,199 @@
+"""Concept coverage: find a rubric's concepts in a section of the answer, with evidence spans.
+
+Matching compares the Snowball stems of a phrase, joined without separators, against windows of the
+answer's word stems, so case, inflection, hyphens and spacing do not matter ("A/B test", "ab testing",
+"A-B tests" all become ``abtest``). Small typos are forgiven with a Levenshtein bound (RapidFuzz, a C++
+implementation, the fastest maintained edit-distance library on PyPI). A mention inside a negated
+clause ("we don't need monitoring") is not evidence.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+from pydantic import BaseModel, ConfigDict
+from rapidfuzz import process
+from rapidfuzz.distance import Levenshtein
+
+from .rubric import AntiPattern, Concept
+from .text import Token, tokenize
+
+__all__ = [
+    "Evidence",
+    "SectionText",
+    "find_concept",
+    "find_anti_pattern",
+    "concept_coverage",
+    "MAX_EVIDENCE",
+]
+
+# Evidence spans kept per concept: enough to show where it was said without flooding the report.
+MAX_EVIDENCE = 3
+# Typos forgiven: one edit in a phrase of FUZZY_MIN_CHARS+ letters, two in FUZZY_TWO_EDITS_CHARS+.
+# Shorter phrases must match exactly: "rank"/"bank" or "auc"/"arc" are different words, not typos.
+FUZZY_MIN_CHARS = 6
+FUZZY_TWO_EDITS_CHARS = 11
+# Words between a negation cue and the concept for the mention to count as negated.
+NEGATION_WINDOW = 6
+
+# What may stand between two words of one phrase: spaces, hyphens, slashes ("A/B", "A-B", "p@k").
+_JOINER = re.compile(r"[ \t]*[\-/@&'\u2019+]?[ \t]*")
+_CLAUSE_BREAK = re.compile(r"[.;:!?\n,()]|\bbut\b|\bhowever\b|\bthough\b|\bwhereas\b", re.IGNORECASE)
+_WORDS = re.compile(r"[a-z]+(?:'[a-z]+)?")
+_NEGATORS = frozenset(
+    "no not never without dont don't doesnt doesn't wont won't isnt isn't arent aren't didnt didn't "
+    "cannot cant can't neither nor skip skipping avoid".split()
+)
+_NEGATION_EXCEPTIONS = frozenset({"only", "just", "merely", "simply"})  # "not only X" still says X
+_NEGATED_AFTER = re.compile(
+    r"^\W*(?:\w+\W+){0,3}?(?:is|are|isn't|aren't|'s)?\s*"
+    r"(?:not\s+(?:needed|necessary|required|important|useful|worth)|unnecessary|overkill|irrelevant)\b",
+    re.IGNORECASE,
+)
+
+
+class Evidence(BaseModel):
+    """A span of the answer that supports a finding."""
+
+    model_config = ConfigDict(frozen=True)
+
+    text: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Phrase:
+    stems: str  # stems joined without separators
+    letters: str  # lower-case letters and digits joined, before stemming
+    n_words: int
+
+
+@lru_cache(maxsize=50_000)
+def _compile_phrase(phrase: str) -> _Phrase | None:
+    tokens = tokenize(phrase)
+    if not tokens:
+        return None
+    letters = "".join(phrase[t.start : t.end].casefold() for t in tokens)
+    return _Phrase("".join(t.stem for t in tokens), letters, len(tokens))
+
+
+def _allowed_edits(length: int) -> int:
+    if length >= FUZZY_TWO_EDITS_CHARS:
+        return 2
+    if length >= FUZZY_MIN_CHARS:
+        return 1
+    return 0
+
+
+class SectionText:
+    """The word windows of one region of the answer, indexed for phrase look-up."""
+
+    def __init__(self, text: str, regions: Sequence[tuple[int, int]], *, max_words: int = 6) -> None:
+        self.text = text
+        self.regions = sorted(regions)
+        self.tokens: list[Token] = []
+        self._break_starts: list[int] = []
+        self._break_ends: list[int] = []
+        self._by_stems: dict[str, list[tuple[int, int]]] = {}
+        self._by_letters: dict[str, list[tuple[int, int]]] = {}
+        for start, end in self.regions:
+            self._break_starts.append(start)
+            self._break_ends.append(start)
+            for m in _CLAUSE_BREAK.finditer(text, start, end):
+                self._break_starts.append(m.start())
+                self._break_ends.append(m.end())
+            self._break_starts.append(end)
+            self._break_ends.append(end)
+            self._index_region(start, end, max_words)
+
+    def _index_region(self, start: int, end: int, max_words: int) -> None:
+        text = self.text
+        first = len(self.tokens)
+        self.tokens.extend(tokenize(text, start, end))
+        toks = self.tokens
+        for i in range(first, len(toks)):
+            stems = toks[i].stem
+            letters = text[toks[i].start : toks[i].end].casefold()
+            self._by_stems.setdefault(stems, []).append((i, i + 1))
+            self._by_letters.setdefault(letters, []).append((i, i + 1))
+            for j in range(i + 1, min(i + max_words, len(toks))):
+                if not _JOINER.fullmatch(text, toks[j - 1].end, toks[j].start):
+                    break
+                stems += toks[j].stem
+                letters += text[toks[j].start : toks[j].end].casefold()
+                self._by_stems.setdefault(stems, []).append((i, j + 1))
+                self._by_letters.setdefault(letters, []).append((i, j + 1))
+
+    def occurrences(self, phrase: str) -> list[tuple[int, int]]:
+        """Character spans where ``phrase`` occurs, exactly or within a small typo, in text order."""
+        compiled = _compile_phrase(phrase)
+        if compiled is None:
+            return []
+        found: set[tuple[int, int]] = set()
+        for key, index in ((compiled.stems, self._by_stems), (compiled.letters, self._by_letters)):
+            found.update(index.get(key, ()))
+            edits = _allowed_edits(len(key))
+            if edits and index:
+                for cand, _dist, _ in process.extract(
+                    key, list(index), scorer=Levenshtein.distance, score_cutoff=edits, limit=None
+                ):
+                    if cand[:1] == key[:1] and _allowed_edits(len(cand)) >= 1:
+                        found.update(index[cand])
+        spans = {(self.tokens[i].start, self.tokens[j - 1].end) for i, j in found}
+        return sorted(spans)
+
+    def is_negated(self, start: int, end: int) -> bool:
+        """Whether the mention at [start, end) sits in a clause that negates it."""
+        text = self.text
+        k = bisect.bisect_right(self._break_ends, start)
+        clause_start = self._break_ends[k - 1] if k else 0
+        words = _WORDS.findall(text[clause_start:start].casefold().replace("\u2019", "'"))[-NEGATION_WINDOW:]
+        for i, word in enumerate(words):
+            if word in _NEGATORS:
+                nxt = words[i + 1] if i + 1 < len(words) else ""
+                if nxt not in _NEGATION_EXCEPTIONS:
+                    return True
+        k = bisect.bisect_left(self._break_starts, end)
+        clause_end = self._break_starts[k] if k < len(self._break_starts) else len(text)
+        after = " ".join(text[end:clause_end].split())
+        return bool(_NEGATED_AFTER.match(after.replace("\u2019", "'")))
+
+    def positive_evidence(self, phrases: Iterable[str]) -> list[Evidence]:
+        """Non-negated mentions of any of ``phrases``, in text order, overlapping spans merged."""
+        spans: set[tuple[int, int]] = set()
+        for phrase in phrases:
+            spans.update(self.occurrences(phrase))
+        kept: list[tuple[int, int]] = []
+        for s, e in sorted(spans, key=lambda p: (p[0], -p[1])):
+            if kept and s < kept[-1][1]:
+                continue
+            if not self.is_negated(s, e):
+                kept.append((s, e))
+        return [Evidence(text=self.text[s:e], start=s, end=e) for s, e in kept]
+
+
+def find_concept(section: SectionText, concept: Concept) -> list[Evidence]:
+    """Evidence that the section mentions ``concept`` (empty if it does not, or only negatively)."""
+    return section.positive_evidence(concept.phrases)[:MAX_EVIDENCE]
+
+
+def find_anti_pattern(section: SectionText, anti: AntiPattern) -> list[Evidence]:
+    """Evidence of the mistake: a trigger mentioned and no ``unless`` phrase; empty when absent."""
+    hits = section.positive_evidence(anti.triggers)
+    if not hits or (anti.unless and section.positive_evidence(anti.unless)):
+        return []
+    return hits[:MAX_EVIDENCE]
+
+
+def concept_coverage(matched: Sequence[tuple[Concept, bool]], target: float) -> float:
+    """Weighted share of concepts matched, where ``target`` of the total weight earns 1.0."""
+    total = sum(c.weight for c, _ in matched)
+    if total <= 0:
+        return 0.0
+    hit = sum(c.weight for c, ok in matched if ok)
+    return min(1.0, hit / (target * total))
