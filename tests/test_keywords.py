@@ -67,3 +67,9 @@ def test_coverage_saturates_at_target() -> None:
     assert concept_coverage([(a, True), (b, False), (c, False)], 0.5) == pytest.approx(0.5)
     assert concept_coverage([(a, True), (b, True), (c, True)], 0.6) == 1.0
     assert concept_coverage([], 0.6) == 0.0
+
+
+def test_discussing_a_risk_is_not_negation() -> None:
+    c = Concept(name="data leakage")
+    assert found("We split by time to avoid data leakage.", c) == ["data leakage"]
+    assert found("There is no need for data leakage checks.", c) == []

@@ -44,9 +44,11 @@ NEGATION_WINDOW = 6
 _JOINER = re.compile(r"[ \t]*[\-/@&'\u2019+]?[ \t]*")
 _CLAUSE_BREAK = re.compile(r"[.;:!?\n,()]|\bbut\b|\bhowever\b|\bthough\b|\bwhereas\b", re.IGNORECASE)
 _WORDS = re.compile(r"[a-z]+(?:'[a-z]+)?")
+# Cues that negate what follows in their clause. Not "no", "without" or "avoid": "avoid data leakage"
+# and "make sure there is no leakage" do discuss leakage, and a rubric wants them counted.
 _NEGATORS = frozenset(
-    "no not never without dont don't doesnt doesn't wont won't isnt isn't arent aren't didnt didn't "
-    "cannot cant can't neither nor skip skipping avoid".split()
+    "not never dont don't doesnt doesn't wont won't isnt isn't arent aren't didnt didn't shouldnt shouldn't "
+    "cannot cant can't neither nor skip skipping".split()
 )
 _NEGATION_EXCEPTIONS = frozenset({"only", "just", "merely", "simply"})  # "not only X" still says X
 _NEGATED_AFTER = re.compile(
@@ -154,10 +156,9 @@ class SectionText:
         clause_start = self._break_ends[k - 1] if k else 0
         words = _WORDS.findall(text[clause_start:start].casefold().replace("\u2019", "'"))[-NEGATION_WINDOW:]
         for i, word in enumerate(words):
-            if word in _NEGATORS:
-                nxt = words[i + 1] if i + 1 < len(words) else ""
-                if nxt not in _NEGATION_EXCEPTIONS:
-                    return True
+            nxt = words[i + 1] if i + 1 < len(words) else ""
+            if (word in _NEGATORS and nxt not in _NEGATION_EXCEPTIONS) or (word == "no" and nxt == "need"):
+                return True
         k = bisect.bisect_left(self._break_starts, end)
         clause_end = self._break_starts[k] if k < len(self._break_starts) else len(text)
         after = " ".join(text[end:clause_end].split())

@@ -1,0 +1,179 @@
+"""Step cues for segmentation: what headings are called, words typical of each step, and prototype
+sentences whose embeddings stand for each step. Rubric-independent, so ``segment`` needs no rubric."""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+__all__ = ["HEADING_CUES", "CONTENT_CUES", "PROTOTYPES", "HEADING_VOCABULARY"]
+
+# (regex on the lower-cased heading, weight). The heading goes to the step with the highest total.
+HEADING_CUES: Final[dict[str, list[tuple[re.Pattern[str], float]]]] = {
+    step: [(re.compile(p), w) for p, w in cues]
+    for step, cues in {
+        "requirements": [
+            (r"requirement", 2), (r"clarif", 2), (r"questions?\b", 1), (r"\bscope", 2),
+            (r"business (goal|objective|context|requirement)", 2), (r"\bgoals?\b", 1),
+            (r"constraint", 1.5), (r"assumption", 1.5), (r"use[- ]?cases?", 1.5),
+            (r"problem (statement|understanding|space)", 2), (r"understand", 1),
+            (r"\bscale (and|&|/) (constraint|requirement|latency)", 1), (r"functional", 1.5),
+            (r"\bobjectives?\b", 0.5), (r"\bbackground\b|\bcontext\b", 0.5),
+        ],
+        "framing": [
+            (r"fram(e|ing)\b", 2.5), (r"formulat", 2.5), (r"\bml (task|problem|objective|formulation|category)", 2.5),
+            (r"machine learning (task|problem|objective)", 2.5), (r"input.{0,8}output", 2),
+            (r"problem definition", 2), (r"\btask\b", 1), (r"\bapproach\b", 0.75),
+            (r"\bml objective", 2), (r"high[- ]level (approach|ml)", 1.5),
+        ],
+        "data": [
+            (r"\bdata\b", 1.5), (r"dataset", 2), (r"feature", 2), (r"\blabel", 2), (r"preprocess", 2),
+            (r"\betl\b", 2), (r"\bsignals?\b", 1.5), (r"annotat", 2), (r"training data", 2.5),
+            (r"data (pipeline|preparation|collection|engineering|sources?)", 1.5), (r"embedding features", 1),
+        ],
+        "modeling": [
+            (r"\bmodel", 1.5), (r"\btrain", 1.5), (r"architecture", 1), (r"algorithm", 1.5), (r"\bloss\b", 1.5),
+            (r"baseline", 1.5), (r"candidate generation|retrieval stage|\branking\b|\branker\b", 1),
+            (r"model(l)?ing", 1.5), (r"neural|network design", 1),
+        ],
+        "evaluation": [
+            (r"evaluat", 2.5), (r"metric", 2.5), (r"experiment", 2), (r"\ba/?b\b", 2), (r"testing", 1),
+            (r"\btests?\b", 1), (r"validation", 1.5), (r"measur", 1.5), (r"success criteria", 1.5),
+            (r"offline (eval|metric|test)", 1), (r"online (eval|metric|test|experiment)", 1),
+        ],
+        "serving": [
+            (r"deploy", 2.5), (r"\bserv(e|ing)\b", 2.5), (r"inference", 2), (r"production", 1.5),
+            (r"prediction (service|pipeline|path)", 2.5), (r"launch", 1.5), (r"roll[- ]?out", 2),
+            (r"system (design|architecture)", 1.5), (r"architecture", 0.75), (r"latency", 1),
+            (r"\bapi\b", 1), (r"online (prediction|serving)", 1),
+        ],
+        "monitoring": [
+            (r"monitor", 2.5), (r"maintenance|maintain", 2), (r"infra", 2), (r"\bscaling\b|scalab", 2),
+            (r"logging", 1.5), (r"retrain", 2), (r"observab", 2), (r"alert", 1.5), (r"drift", 2),
+            (r"iterat", 1), (r"mlops|operations", 1.5), (r"feedback loop", 1.5), (r"continu", 1),
+        ],
+    }.items()
+}
+
+# Words of heading vocabulary, for forgiving typos in headings ("Evalution", "Monitorng").
+HEADING_VOCABULARY: Final[dict[str, str]] = {
+    "requirements": "requirements", "clarifying": "requirements", "clarification": "requirements",
+    "framing": "framing", "formulation": "framing",
+    "features": "data", "preprocessing": "data", "dataset": "data", "labels": "data", "labeling": "data",
+    "modeling": "modeling", "modelling": "modeling", "training": "modeling", "architecture": "modeling",
+    "evaluation": "evaluation", "metrics": "evaluation", "experimentation": "evaluation",
+    "deployment": "serving", "serving": "serving", "inference": "serving", "production": "serving",
+    "monitoring": "monitoring", "maintenance": "monitoring", "infrastructure": "monitoring",
+    "scaling": "monitoring", "observability": "monitoring",
+}
+
+# Words typical of each step in running text: (regex on lower-cased text, weight).
+CONTENT_CUES: Final[dict[str, list[tuple[re.Pattern[str], float]]]] = {
+    step: [(re.compile(p), w) for p, w in cues]
+    for step, cues in {
+        "requirements": [
+            (r"\bclarif|\bask\b|\bassum|\bscope\b|\bconstraint", 1.0),
+            (r"\b(daily|monthly) active|\bdau\b|\bmau\b|\bqps\b|requests? per second|per day\b", 1.0),
+            (r"\bmillions?\b|\bbillions?\b", 0.6), (r"business (goal|objective)|\bobjective is\b|\bgoal is\b", 0.8),
+            (r"\bprivacy|\bgdpr\b|\bcompliance|\bbudget\b", 0.6), (r"\brequire", 0.6),
+            (r"\bsupport (for|of)?|\bfeatures? (should|must|to support)", 0.3),
+        ],
+        "framing": [
+            (r"\bframe|\bframing|\bformulat", 1.2), (r"\bclassification\b|\bclassifier\b|\bregression\b", 0.6),
+            (r"\bbinary\b|\bmulti-?(class|label|task)\b", 0.5), (r"learning[- ]to[- ]rank|\bpointwise|\bpairwise|\blistwise", 0.6),
+            (r"\binputs?\b|\boutputs?\b", 0.6), (r"\bml (objective|task|problem)|\bobjective\b", 0.6),
+            (r"\bpredict(s|ing)? (the )?(probability|whether|likelihood)", 0.6),
+            (r"representation learning|\bdetection problem|\branking problem", 0.6),
+        ],
+        "data": [
+            (r"\bdata(set)?s?\b", 0.5), (r"\blabel", 0.8), (r"\bfeatures?\b|feature engineering", 0.8),
+            (r"\bone-?hot|\bbucket|\bnormali[sz]|\bhash(ing)?\b|\bstandardi[sz]", 0.8),
+            (r"\bimbalanc|\bundersampl|\boversampl|\bdownsampl", 0.6), (r"feature store|\betl\b|\bpipeline", 0.6),
+            (r"\bcollect|\bsources?\b|\blogs?\b|\bannotat|\braters?\b|\bmissing values?", 0.5),
+            (r"\bembeddings?\b|\btokeni[sz]", 0.3),
+        ],
+        "modeling": [
+            (r"\bmodels?\b", 0.5), (r"\btrain(ed|ing)?\b", 0.6), (r"\bbaseline", 0.8),
+            (r"\bloss\b|cross[- ]entropy|\boptimi[sz]er|\blearning rate", 0.9),
+            (r"\bneural|\btransformer|\bgbdt|\bxgboost|gradient[- ]boost|logistic regression|\btwo-tower|\bcnn\b|\blayers?\b", 0.8),
+            (r"\bhyperparameter|\boverfit|\bregulari[sz]|\bdropout|\bepoch|\bfine-?tun", 0.7),
+            (r"negative sampling|\bnegatives\b|distributed training|\barchitecture", 0.6),
+        ],
+        "evaluation": [
+            (r"\bevaluat|\bmetrics?\b", 1.0), (r"\bprecision|\brecall\b|\bauc\b|\bndcg\b|\bmap\b|\bmrr\b|\bf1\b|log[- ]?loss|\baccuracy", 0.9),
+            (r"\boffline\b|\bonline\b", 0.4), (r"\ba/?b[- ]test|\bexperiment|\bcontrol group|\bholdout|\bstatistical", 1.0),
+            (r"\bctr\b|click[- ]through|\bwatch time|\bengagement|\bconversion", 0.5), (r"\btest set|\bvalidation set", 0.6),
+        ],
+        "serving": [
+            (r"\bdeploy|\bserv(e|ing)\b|\binference\b", 1.0), (r"\blatency|\bms\b|\bmilliseconds?", 0.6),
+            (r"\bcach(e|ing)|\bann\b|approximate nearest|\bfaiss|\bindex", 0.6),
+            (r"\bcanary|\bshadow|\brollout|\broll out|\bgradual", 0.9), (r"\bbatch prediction|\bonline prediction|\bprecomput", 0.9),
+            (r"candidate generation|\bre-?rank|\bfunnel|\bstages?\b", 0.4), (r"\bquantiz|\bdistill|\bprun(e|ing)|\bgpus?\b|\bapi\b", 0.5),
+        ],
+        "monitoring": [
+            (r"\bmonitor", 1.2), (r"\bdrift", 1.0), (r"\balert|\bdashboard|\bon-?call", 0.9),
+            (r"\bretrain", 0.9), (r"\blogging\b|\blog (the|every|all)", 0.6), (r"feedback loop", 0.8),
+            (r"\bdegrad|\bdata quality|\bscal(e|ing) (out|up)|\bautoscal|\bhorizontal", 0.6),
+        ],
+    }.items()
+}
+
+# Sentences that stand for each step; their embeddings are the step prototypes for content segmentation.
+PROTOTYPES: Final[dict[str, list[str]]] = {
+    "requirements": [
+        "Before designing anything I'd clarify the business goal and what success means for the product.",
+        "How many daily active users do we have and how many requests per second must we handle?",
+        "I'll assume around a hundred million users and a latency budget of about two hundred milliseconds.",
+        "Are there privacy or regulatory constraints on which user data we can use?",
+        "Which features does the product need to support, and on which platforms?",
+        "Let me ask a few clarifying questions about the scope of the problem.",
+    ],
+    "framing": [
+        "I'd frame this as a binary classification problem that predicts the probability of a click.",
+        "The input is the user and the context, and the output is a ranked list of items.",
+        "The ML objective is to maximise the predicted engagement, which serves the business goal.",
+        "This is a learning to rank problem, and I'd use a pointwise formulation first.",
+        "We can translate the business objective into an ML objective we can optimise.",
+        "The model takes a query and returns the most similar items, which makes this representation learning.",
+    ],
+    "data": [
+        "The training data comes from interaction logs, with clicks as positive labels.",
+        "For features I'd use user demographics, item metadata and historical engagement counts.",
+        "Categorical features are one-hot encoded or hashed, and numeric features are normalized and bucketized.",
+        "The classes are heavily imbalanced, so I'd downsample negatives.",
+        "Labels come from human annotators and from user reports.",
+        "Features are computed in a pipeline and stored in a feature store so training and serving agree.",
+    ],
+    "modeling": [
+        "I'd start with a simple logistic regression baseline before trying a deep model.",
+        "Next I'd train a gradient boosted tree model and then a neural network.",
+        "The model architecture is a two-tower network with a user tower and an item tower.",
+        "We train with a cross-entropy loss and tune the hyperparameters on a validation set.",
+        "To build training examples we pair each positive with sampled negatives.",
+        "Training is distributed across several machines because the dataset is large.",
+    ],
+    "evaluation": [
+        "Offline, I'd measure precision and recall at k and nDCG on a held-out set.",
+        "We evaluate the classifier with the area under the ROC curve and log loss.",
+        "Online, we run an A/B test and compare click-through rate against the control group.",
+        "The main online metric is watch time, with guardrail metrics on user complaints.",
+        "The offline metrics have to correlate with the online business metrics.",
+        "We'd check that the results are statistically significant before launching.",
+    ],
+    "serving": [
+        "At serving time, candidate generation retrieves a few thousand items and a ranker scores them.",
+        "We use approximate nearest neighbour search over an index of item embeddings.",
+        "Predictions are computed online within the latency budget, with caching for popular items.",
+        "Some scores can be precomputed in batch every night and served from a key-value store.",
+        "We roll out the new model gradually, first in shadow mode and then as a canary.",
+        "To cut inference latency we can quantize or distill the model.",
+    ],
+    "monitoring": [
+        "After launch we monitor the model's predictions and the input feature distributions for drift.",
+        "Dashboards and alerts fire when metrics degrade or the data pipeline breaks.",
+        "The model is retrained regularly on fresh data to keep up with changing behaviour.",
+        "We log every prediction and its outcome so we can debug and build new training data.",
+        "We have to watch for feedback loops where the model only learns from what it showed.",
+        "The infrastructure scales horizontally as traffic grows.",
+    ],
+}
