@@ -92,3 +92,10 @@ def test_unassigned_text_is_reported(keyword_grader: Grader) -> None:
 
 def test_empty_answer_has_no_sections(keyword_grader: Grader) -> None:
     assert keyword_grader.segment("   \n") == []
+
+
+def test_document_title_is_not_a_step(keyword_grader: Grader) -> None:
+    text = "# News feed ranking\n\n## Scoping the problem\nHow many users?\n\n## Model\nA GBDT.\n\n## Metrics\nnDCG.\n"
+    sections = keyword_grader.segment(text)
+    assert [s.step for s in sections][-3:] == ["requirements", "modeling", "evaluation"]
+    assert sections[0].heading is None or sections[0].step != "modeling"

@@ -32,21 +32,23 @@ ENV_PREFIX = "MLSD_GRADER_"
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 
 # Criterion score = KEYWORD_WEIGHT * coverage + SIMILARITY_WEIGHT * similarity.
-# Equal weights: on the bundled examples (docs/scoring.md) the two signals rank strong > middling > weak
-# equally well, and equal weights keep a keyword-stuffed list from scoring as high as real prose.
+# Equal weights, chosen a priori rather than fitted: neither signal is trusted over the other until they
+# are fitted to human grades. With them every bundled example set ranks strong > middling > weak
+# (docs/scoring.md), and a bare keyword list cannot earn more than half of a criterion.
 KEYWORD_WEIGHT = 0.5
 SIMILARITY_WEIGHT = 0.5
 
-# Share of a criterion's concept weight that earns full coverage. A strong interview answer names most,
-# not all, of a rubric's concepts: on the bundled strong examples about two thirds of the concepts of a
-# step appear, so 0.6 lets a thorough answer reach 1.0 without listing every synonym-distinct idea.
-COVERAGE_TARGET = 0.6
+# Share of a criterion's concept weight that earns full coverage. The bundled strong examples name on
+# average 41% of a step's concepts (middling 13%, weak 1%), since rubrics list more distinct ideas than one
+# answer has time for; at 0.5 such an answer earns about 0.8 coverage and naming half earns 1.0.
+COVERAGE_TARGET = 0.5
 
-# Band thresholds on the overall 0-1 score, set between the bundled example tiers (docs/scoring.md):
-# strong examples land above 0.6, middling ones between 0.35 and 0.55, weak ones below 0.25.
-STRONG_HIRE_THRESHOLD = 0.6
-HIRE_THRESHOLD = 0.45
-LEAN_NO_HIRE_THRESHOLD = 0.25
+# Band thresholds on the overall 0-1 score, set in the gaps between the bundled example tiers graded by
+# their own rubric (docs/scoring.md): strong (headed) 0.66-0.94, strong prose 0.42-0.80, middling
+# 0.35-0.60, weak 0.16-0.22.
+STRONG_HIRE_THRESHOLD = 0.65
+HIRE_THRESHOLD = 0.5
+LEAN_NO_HIRE_THRESHOLD = 0.3
 
 # Answers beyond this many characters are graded on their prefix (warning `truncated`); about 15k words,
 # three times a long written answer, and enough to bound the time one answer can take.

@@ -13,7 +13,7 @@ HEADING_CUES: Final[dict[str, list[tuple[re.Pattern[str], float]]]] = {
     step: [(re.compile(p), w) for p, w in cues]
     for step, cues in {
         "requirements": [
-            (r"requirement", 2), (r"clarif", 2), (r"questions?\b", 1), (r"\bscope", 2),
+            (r"requirement", 2), (r"clarif", 2), (r"questions?\b", 1), (r"\bscop(e|ing)\b", 2),
             (r"business (goal|objective|context|requirement)", 2), (r"\bgoals?\b", 1),
             (r"constraint", 1.5), (r"assumption", 1.5), (r"use[- ]?cases?", 1.5),
             (r"problem (statement|understanding|space)", 2), (r"understand", 1),

@@ -219,7 +219,20 @@ def find_headings(text: str) -> list[Heading]:
             inline = kind == "colon" or (end < len(text) and text[end - 1] != "\n")
             level = _LABEL_LEVELS[kind] if not inline else INLINE_LABEL_LEVEL
             headings[m.start()] = Heading(m.start(), end, label, level, steps, conf)
-    return [headings[k] for k in sorted(headings)]
+    ordered = [headings[k] for k in sorted(headings)]
+    return _drop_title(ordered)
+
+
+def _drop_title(headings: list[Heading]) -> list[Heading]:
+    """A lone top-level heading above all others is the answer's title ("# Video recommendations"),
+    not a step, even when its words ("ranking", "search") cue one."""
+    markdown = [h for h in headings if h.level <= 6]
+    if len(markdown) >= 3 and all(h.level > markdown[0].level for h in markdown[1:]):
+        title = markdown[0]
+        if not any(h.start < title.start for h in headings):
+            headings = [Heading(title.start, title.end, title.label, title.level, (), 0.0) if h is title else h
+                        for h in headings]
+    return headings
 
 
 def _strip_numbering(label: str) -> str:

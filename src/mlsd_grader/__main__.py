@@ -1,0 +1,5 @@
+"""``python -m mlsd_grader``: the same command as ``mlsd-grader``."""
+
+from .cli import main
+
+main()

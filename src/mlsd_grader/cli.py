@@ -1,0 +1,207 @@
+"""The ``mlsd-grader`` command: reads files, calls the API, prints. No logic and no defaults of its own."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+import yaml
+
+from .config import GraderConfig
+from .errors import AnswerReadError, MLSDGraderError, RubricValidationError
+from .grader import Grader, package_version
+from .report import render, report_json_schema
+from .rubric import list_rubrics, load_rubric, rubric_json_schema
+
+__all__ = ["main", "cli"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+_FIELDS = GraderConfig.model_fields
+
+
+def _default(name: str) -> str:
+    return f"{_FIELDS[name].default} (env MLSD_GRADER_{name.upper()})"
+
+
+def grading_options(func: F) -> F:
+    """--config, --model and --backend: unset means 'take it from the configuration layers'."""
+    func = click.option("--backend", type=click.Choice(["sentence-transformers", "none"]), default=None,
+                        help=f"Embedding backend. Default: {_default('backend')}.")(func)
+    func = click.option("--model", default=None, help=f"Model name or local path. Default: {_default('model')}.")(func)
+    func = click.option("--config", "config_file", type=click.Path(dir_okay=False), default=None,
+                        help="Configuration file (YAML or JSON) with GraderConfig fields.")(func)
+    return func
+
+
+def _config(config_file: str | None, model: str | None, backend: str | None) -> GraderConfig:
+    return GraderConfig.load(config_file, model=model, backend=backend)
+
+
+def _read_answer(path: str) -> bytes:
+    if path == "-":
+        return sys.stdin.buffer.read()
+    p = Path(path)
+    if p.is_dir():
+        raise AnswerReadError(f"cannot read answer {path}: it is a directory")
+    try:
+        return p.read_bytes()
+    except OSError as exc:
+        raise AnswerReadError(f"cannot read answer {path}: {exc.strerror or exc}") from None
+
+
+def _emit(text: str, output: str | None) -> None:
+    """Print, or write the whole output atomically so a failure never leaves a half-written file."""
+    if output is None or output == "-":
+        click.echo(text, nl=False)
+        return
+    target = Path(output)
+    fd, tmp = tempfile.mkstemp(dir=target.parent if str(target.parent) else ".", prefix=f".{target.name}.")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def handle_errors(func: F) -> F:
+    """Turn library errors into one line on stderr and exit code 1; never a traceback."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except MLSDGraderError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(1)
+        except OSError as exc:
+            click.echo(f"error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), err=True)
+            sys.exit(1)
+
+    return wrapper  # type: ignore[return-value]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_version(), prog_name="mlsd-grader")
+def cli() -> None:
+    """Grade free-text answers to ML system design interview questions."""
+
+
+@cli.command()
+@click.argument("answer")
+@click.option("--rubric", "rubric", required=True, help="Bundled rubric id or path to a rubric file.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True)
+@click.option("-o", "--output", default=None, help="Write the report to this file instead of stdout.")
+@grading_options
+@handle_errors
+def grade(answer: str, rubric: str, fmt: str, output: str | None, config_file: str | None, model: str | None,
+          backend: str | None) -> None:
+    """Grade ANSWER (a file, or - for stdin) against a rubric."""
+    config = _config(config_file, model, backend)
+    rub = load_rubric(rubric)
+    data = _read_answer(answer)
+    report = Grader(config).grade(data, rub)
+    _emit(render(report, fmt), output)  # type: ignore[arg-type]
+
+
+@cli.command()
+@click.argument("answer")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@grading_options
+@handle_errors
+def segment(answer: str, fmt: str, config_file: str | None, model: str | None, backend: str | None) -> None:
+    """Show how ANSWER splits into framework steps."""
+    config = _config(config_file, model, backend)
+    data = _read_answer(answer)
+    grader = Grader(config)
+    sections = grader.segment(data)
+    if fmt == "json":
+        click.echo(json.dumps({"sections": [s.model_dump(mode="json") for s in sections]}, indent=2))
+        return
+    text = data.decode("utf-8", errors="replace")
+    for s in sections:
+        snippet = " ".join(text[s.start : s.end].split())
+        snippet = snippet if len(snippet) <= 70 else snippet[:67] + "..."
+        click.echo(f"{s.step or '(unassigned)':<13} {s.start:>6}-{s.end:<6} {s.confidence:.2f}  {snippet}")
+
+
+@cli.group()
+def rubrics() -> None:
+    """List, show, validate rubrics, or print their JSON Schema."""
+
+
+@rubrics.command("list")
+@handle_errors
+def rubrics_list() -> None:
+    """The bundled rubrics."""
+    for info in list_rubrics():
+        click.echo(f"{info.id:<28} {info.version:<8} {info.title}")
+
+
+@rubrics.command("show")
+@click.argument("rubric")
+@handle_errors
+def rubrics_show(rubric: str) -> None:
+    """Print a rubric (bundled id or path) as YAML."""
+    rub = load_rubric(rubric)
+    click.echo(yaml.safe_dump(rub.model_dump(mode="json"), sort_keys=False, allow_unicode=True, width=100), nl=False)
+
+
+@rubrics.command("validate")
+@click.argument("paths", nargs=-1, required=True)
+def rubrics_validate(paths: tuple[str, ...]) -> None:
+    """Check rubric files (or bundled ids); exit 1 if any is invalid."""
+    failed = False
+    for path in paths:
+        try:
+            rub = load_rubric(path)
+        except MLSDGraderError as exc:
+            failed = True
+            problems = exc.problems if isinstance(exc, RubricValidationError) else [str(exc)]
+            click.echo(f"invalid {path}", err=True)
+            for problem in problems:
+                click.echo(f"  {problem}", err=True)
+            continue
+        n_crit = sum(len(s.criteria) for s in rub.steps)
+        click.echo(f"ok {path}: {rub.id} {rub.version}, {len(rub.steps)} steps, {n_crit} criteria")
+    sys.exit(1 if failed else 0)
+
+
+@rubrics.command("schema")
+def rubrics_schema() -> None:
+    """Print the rubric JSON Schema."""
+    click.echo(json.dumps(rubric_json_schema(), indent=2))
+
+
+@cli.group()
+def schema() -> None:
+    """Print JSON Schemas."""
+
+
+@schema.command("report")
+def schema_report() -> None:
+    """Print the report JSON Schema."""
+    click.echo(json.dumps(report_json_schema(), indent=2))
+
+
+@schema.command("rubric")
+def schema_rubric() -> None:
+    """Print the rubric JSON Schema."""
+    click.echo(json.dumps(rubric_json_schema(), indent=2))
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point."""
+    cli.main(args=argv, prog_name="mlsd-grader")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,187 @@
+"""Scoring: combine coverage and similarity per criterion, weight criteria into steps and steps into
+the overall score, pick a band, and write feedback from the rubric."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict
+
+from .config import GraderConfig
+from .keywords import Evidence, SectionText, concept_coverage, find_anti_pattern, find_concept
+from .rubric import Criterion, Step
+from .similarity import align
+from .steps import step_title
+
+__all__ = [
+    "Band",
+    "ConceptMatch",
+    "AntiPatternHit",
+    "CriterionScore",
+    "StepScore",
+    "CriterionInput",
+    "score_step",
+    "overall_score",
+    "band_for",
+    "SCORE_DECIMALS",
+]
+
+Band = Literal["strong_hire", "hire", "lean_no_hire", "no_hire"]
+
+# Reports round every score to this many decimals, so tiny float noise never changes the JSON bytes.
+SCORE_DECIMALS = 4
+# Feedback: a criterion below WEAK_CRITERION needs work; one at or above GOOD_CRITERION is praised.
+WEAK_CRITERION = 0.5
+GOOD_CRITERION = 0.75
+# Missing concepts named in one feedback sentence: the most useful few, not the whole list.
+FEEDBACK_CONCEPTS = 3
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class ConceptMatch(_Frozen):
+    concept: str
+    evidence: list[Evidence]
+
+
+class AntiPatternHit(_Frozen):
+    id: str
+    penalty: float
+    evidence: list[Evidence]
+
+
+class CriterionScore(_Frozen):
+    id: str
+    score: float
+    matched: list[ConceptMatch]
+    missing: list[str]
+    anti_patterns: list[AntiPatternHit]
+
+
+class StepScore(_Frozen):
+    id: str
+    title: str
+    score: float
+    weight: float
+    keyword_coverage: float
+    similarity: float
+    criteria: list[CriterionScore]
+    feedback: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class CriterionInput:
+    """What scoring needs for one criterion: its model-answer sentence vectors (None without embedder)."""
+
+    criterion: Criterion
+    model_vectors: np.ndarray | None
+
+
+def _r(x: float) -> float:
+    return round(float(x) + 0.0, SCORE_DECIMALS)
+
+
+def score_step(
+    step: Step,
+    *,
+    weight: float,
+    section: SectionText | None,
+    answer_vectors: np.ndarray | None,
+    inputs: Sequence[CriterionInput],
+    config: GraderConfig,
+) -> StepScore:
+    """Score one step from its section (None when the answer has no section for it)."""
+    kw_weight, sim_weight = config.weights
+    results: list[CriterionScore] = []
+    coverages: list[float] = []
+    sims: list[float] = []
+    raw_scores: list[float] = []
+    for item in inputs:
+        crit = item.criterion
+        found = [(c, find_concept(section, c) if section else []) for c in crit.concepts]
+        coverage = concept_coverage([(c, bool(ev)) for c, ev in found], config.coverage_target)
+        sim = 0.0
+        if sim_weight > 0 and item.model_vectors is not None and answer_vectors is not None:
+            sim = align(item.model_vectors, answer_vectors).score
+        if crit.concepts:
+            raw = kw_weight * coverage + sim_weight * sim
+        else:  # nothing to cover: similarity alone decides (keywords-only backends give 0)
+            raw = sim if sim_weight > 0 else 0.0
+        hits = [(a, find_anti_pattern(section, a)) for a in crit.anti_patterns] if section else []
+        penalties = [AntiPatternHit(id=a.id, penalty=_r(a.weight), evidence=ev) for a, ev in hits if ev]
+        score = float(np.clip(raw + sum(a.weight for a, ev in hits if ev), 0.0, 1.0))
+        coverages.append(coverage)
+        sims.append(sim)
+        raw_scores.append(score)
+        results.append(
+            CriterionScore(
+                id=crit.id,
+                score=_r(score),
+                matched=[ConceptMatch(concept=c.name, evidence=ev) for c, ev in found if ev],
+                missing=[c.name for c, ev in found if not ev],
+                anti_patterns=penalties,
+            )
+        )
+    weights = np.array([i.criterion.weight for i in inputs], dtype=np.float64)
+    mean = lambda xs: float(np.dot(weights, xs) / weights.sum())  # noqa: E731
+    return StepScore(
+        id=step.id,
+        title=step_title(step.id),
+        score=_r(mean(raw_scores)),
+        weight=_r(weight),
+        keyword_coverage=_r(mean(coverages)),
+        similarity=_r(mean(sims)) if sim_weight > 0 else 0.0,
+        criteria=results,
+        feedback=_feedback(step, section is not None, [i.criterion for i in inputs], results),
+    )
+
+
+def overall_score(steps: Sequence[StepScore]) -> float:
+    """Weighted mean of the step scores (weights already normalised to sum to 1)."""
+    total = sum(s.weight for s in steps)
+    if total <= 0:
+        return 0.0
+    return _r(sum(s.weight * s.score for s in steps) / total)
+
+
+def band_for(score: float, config: GraderConfig) -> Band:
+    if score >= config.strong_hire_threshold:
+        return "strong_hire"
+    if score >= config.hire_threshold:
+        return "hire"
+    if score >= config.lean_no_hire_threshold:
+        return "lean_no_hire"
+    return "no_hire"
+
+
+def _feedback(step: Step, has_section: bool, criteria: Sequence[Criterion], scores: Sequence[CriterionScore]) -> list[str]:
+    title = step_title(step.id)
+    lines: list[str] = []
+    if not has_section:
+        lines.append(f"No part of the answer covers {title.lower()}: add a section on it.")
+    for crit, res in zip(criteria, scores):
+        goal = crit.description.rstrip(". ")
+        for hit in res.anti_patterns:
+            anti = next(a for a in crit.anti_patterns if a.id == hit.id)
+            lines.append(f"Avoid: {anti.description.rstrip('. ')} (said as \"{hit.evidence[0].text}\").")
+        if res.score >= GOOD_CRITERION:
+            covered = ", ".join(m.concept for m in res.matched[:FEEDBACK_CONCEPTS])
+            lines.append(f"Good: {goal}" + (f" ({covered})." if covered else "."))
+        elif res.score < WEAK_CRITERION:
+            missing = res.missing[:FEEDBACK_CONCEPTS]
+            hint = f": mention {_or_list(missing)}" if missing else ": say it more concretely"
+            lines.append(f"Strengthen: {goal}{hint}.")
+        elif res.missing:
+            lines.append(f"Go further: {goal}; consider {_or_list(res.missing[:FEEDBACK_CONCEPTS])}.")
+    return lines
+
+
+def _or_list(items: Sequence[str]) -> str:
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " or " + items[-1]
