@@ -97,17 +97,33 @@ def _split_line(text: str, start: int, end: int, out: list[Span]) -> None:
     if not _INNER_END.search(line):
         _append_trimmed(text, start, end, out)
         return
+    canon, origin = _canonical(line)  # boundaries must not depend on letter case or space width
     cursor = 0
-    for piece in _segmenter().segment(line):
+    for piece in _segmenter().segment(canon):
         piece_text = str(piece)
-        found = line.find(piece_text, cursor)
-        if found < 0:  # pysbd altered the text: fall back to the rest of the line as one sentence
-            _append_trimmed(text, start + cursor, end, out)
-            return
-        _append_trimmed(text, start + found, start + found + len(piece_text), out)
+        found = canon.find(piece_text, cursor)
+        if found < 0 or not piece_text:  # pysbd altered the text: keep the rest of the line whole
+            break
+        _append_trimmed(text, start + origin[found], start + origin[found + len(piece_text) - 1] + 1, out)
         cursor = found + len(piece_text)
-    if cursor < len(line) and line[cursor:].strip():
-        _append_trimmed(text, start + cursor, end, out)
+    if cursor < len(canon):
+        _append_trimmed(text, start + origin[cursor], end, out)
+
+
+def _canonical(line: str) -> tuple[str, list[int]]:
+    """The line lower-cased character by character with runs of spaces and tabs folded to one space,
+    and for each of its characters the offset it came from."""
+    chars: list[str] = []
+    origin: list[int] = []
+    for i, c in enumerate(line):
+        if c in " \t":
+            if chars and chars[-1] == " ":
+                continue
+            c = " "
+        low = c.lower()
+        chars.append(low if len(low) == 1 else c)
+        origin.append(i)
+    return "".join(chars), origin
 
 
 def _append_trimmed(text: str, start: int, end: int, out: list[Span]) -> None:
