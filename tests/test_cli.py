@@ -99,3 +99,16 @@ def test_console_script_and_module_entry_point() -> None:
     proc = subprocess.run([sys.executable, "-m", "mlsd_grader", "grade", "/no/such.md", "--rubric", "generic"],
                           capture_output=True, env=env, timeout=300)
     assert proc.returncode == 1 and proc.stderr.decode().count("\n") == 1 and b"Traceback" not in proc.stderr
+
+
+def test_output_file_mode_and_unwritable_target(tmp_path: Path) -> None:
+    out = tmp_path / "r.txt"
+    answer = tmp_path / "a.md"
+    answer.write_text("## Metrics\nnDCG.\n")
+    assert run("grade", str(answer), "--rubric", "generic", "--backend", "none", "-o", str(out)).exit_code == 0
+    umask = os.umask(0)
+    os.umask(umask)
+    assert out.stat().st_mode & 0o777 == 0o666 & ~umask
+    bad = run("grade", str(answer), "--rubric", "generic", "--backend", "none", "-o", "/no/such/dir/r.txt")
+    assert bad.exit_code == 1 and "cannot write /no/such/dir/r.txt" in bad.output
+    assert not list(tmp_path.glob(".r.txt.*"))  # no temporary file left behind

@@ -44,3 +44,8 @@ def test_missing_config_file() -> None:
 def test_weights_normalised_and_keywords_only_for_backend_none() -> None:
     assert GraderConfig(keyword_weight=0.2, similarity_weight=0.6).weights == pytest.approx((0.25, 0.75))
     assert GraderConfig(backend="none").weights == (1.0, 0.0)
+
+
+def test_direct_construction_raises_config_error() -> None:
+    with pytest.raises(ConfigError, match="max_answer_chars"):
+        GraderConfig(max_answer_chars=0)

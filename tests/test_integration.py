@@ -84,3 +84,17 @@ def test_segmentation_accuracy_on_gold_set(real_grader: Grader) -> None:
     assert len(list(Path(gold.GOLD_DIR).glob("*.yaml"))) >= 12
     assert gold.measure(real_grader, strip_headings=False)["overall"] >= 0.90
     assert gold.measure(real_grader, strip_headings=True)["overall"] >= 0.70
+
+
+@pytest.mark.parametrize("question", QUESTIONS)
+def test_strong_example_scores_highest_against_its_own_rubric(real_grader: Grader, question: str) -> None:
+    answer = (EXAMPLES / question / "strong.md").read_bytes()
+    own = real_grader.grade(answer, question).score
+    others = {rid: real_grader.grade(answer, rid).score for rid in bundled_rubric_ids() if rid not in (question, "generic")}
+    assert len(others) == 9
+    assert all(own > s for s in others.values()), (own, others)
+
+
+@pytest.mark.parametrize("question", QUESTIONS)
+def test_generic_rubric_ranks_strong_above_weak(real_grader: Grader, question: str) -> None:
+    assert score(real_grader, question, "strong", "generic") > score(real_grader, question, "weak", "generic")

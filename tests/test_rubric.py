@@ -102,3 +102,9 @@ def test_content_hash_changes_with_content() -> None:
 def test_schema_describes_rubric() -> None:
     schema = rubric_json_schema()
     assert schema["title"] == "Rubric" and "steps" in schema["properties"]
+
+
+def test_numeric_version_is_read_as_text() -> None:
+    data = copy.deepcopy(TINY_RUBRIC)
+    data["version"] = 2
+    assert Rubric.model_validate(data).version == "2"

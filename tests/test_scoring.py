@@ -81,5 +81,5 @@ def test_truncation_and_invalid_utf8(fake_grader: Grader, tiny_rubric) -> None:
 def test_signature_names_everything(fake_grader: Grader, tiny_rubric) -> None:
     sig = fake_grader.grade(FULL, tiny_rubric).signature
     assert sig.startswith("mlsd_grader:")
-    for part in (f"rubric:tiny@1#{tiny_rubric.content_hash}", "backend:test:hashing-512", "weights:kw=0.50,sim=0.50"):
+    for part in (f"rubric:tiny@1#{tiny_rubric.content_hash}", "backend:test:hashing-512", "weights:kw=0.5,sim=0.5"):
         assert part in sig

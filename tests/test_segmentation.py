@@ -99,3 +99,18 @@ def test_document_title_is_not_a_step(keyword_grader: Grader) -> None:
     sections = keyword_grader.segment(text)
     assert [s.step for s in sections][-3:] == ["requirements", "modeling", "evaluation"]
     assert sections[0].heading is None or sections[0].step != "modeling"
+
+
+def test_byte_order_mark_does_not_hide_first_heading(keyword_grader: Grader) -> None:
+    sections = keyword_grader.segment("\ufeff## Evaluation\nWe track recall.\n")
+    assert sections[0].step == "evaluation" and sections[0].heading == "Evaluation"
+
+
+def test_numbered_sections_with_unnamed_titles_are_still_boundaries() -> None:
+    text = (
+        "1) The ask\nHow many users and what latency.\n\n2) Labels\nWe label with reviewers.\n\n"
+        "3) How we know it works\nWe track recall.\n"
+    )
+    labels = [h.label for h in find_headings(text)]
+    assert labels == ["The ask", "Labels", "How we know it works"]
+    assert find_headings("1) Collect logs\n2) Clean them\n3) Ship it\n") == []  # a plain list

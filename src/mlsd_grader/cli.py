@@ -15,10 +15,11 @@ import click
 import yaml
 
 from .config import GraderConfig
-from .errors import AnswerReadError, MLSDGraderError, RubricValidationError
+from .errors import AnswerReadError, MLSDGraderError, OutputWriteError, RubricValidationError
 from .grader import Grader, package_version
 from .report import render, report_json_schema
-from .rubric import list_rubrics, load_rubric, rubric_json_schema
+from .lint import lint_rubric
+from .rubric import bundled_rubric_ids, list_rubrics, load_rubric, rubric_json_schema
 
 __all__ = ["main", "cli"]
 
@@ -62,11 +63,20 @@ def _emit(text: str, output: str | None) -> None:
         click.echo(text, nl=False)
         return
     target = Path(output)
-    fd, tmp = tempfile.mkstemp(dir=target.parent if str(target.parent) else ".", prefix=f".{target.name}.")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+    except OSError as exc:
+        raise OutputWriteError(f"cannot write {output}: {exc.strerror or exc}") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
             fh.write(text)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # as a plainly created file would be, not mkstemp's 0600
         os.replace(tmp, target)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise OutputWriteError(f"cannot write {output}: {exc.strerror or exc}") from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -81,6 +91,10 @@ def handle_errors(func: F) -> F:
             return func(*args, **kwargs)
         except MLSDGraderError as exc:
             click.echo(f"error: {exc}", err=True)
+            sys.exit(1)
+        except BrokenPipeError:  # the reader went away (`| head`): nothing more to say
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
             sys.exit(1)
         except OSError as exc:
             click.echo(f"error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), err=True)
@@ -124,7 +138,7 @@ def segment(answer: str, fmt: str, config_file: str | None, model: str | None, b
     grader = Grader(config)
     sections = grader.segment(data)
     if fmt == "json":
-        click.echo(json.dumps({"sections": [s.model_dump(mode="json") for s in sections]}, indent=2))
+        click.echo(json.dumps({"sections": [s.model_dump(mode="json") for s in sections]}, indent=2, ensure_ascii=False))
         return
     text = data.decode("utf-8", errors="replace")
     for s in sections:
@@ -173,6 +187,22 @@ def rubrics_validate(paths: tuple[str, ...]) -> None:
         n_crit = sum(len(s.criteria) for s in rub.steps)
         click.echo(f"ok {path}: {rub.id} {rub.version}, {len(rub.steps)} steps, {n_crit} criteria")
     sys.exit(1 if failed else 0)
+
+
+@rubrics.command("lint")
+@click.argument("rubric_refs", nargs=-1)
+@handle_errors
+def rubrics_lint(rubric_refs: tuple[str, ...]) -> None:
+    """Warn about weak spots in rubrics (ids or paths; default: every bundled rubric); exit 1 on any."""
+    refs = rubric_refs or tuple(bundled_rubric_ids())
+    total = 0
+    for ref in refs:
+        warnings = lint_rubric(load_rubric(ref))
+        total += len(warnings)
+        for warning in warnings:
+            click.echo(f"{ref}: {warning}")
+    click.echo(f"{len(refs)} rubric(s), {total} warning(s)", err=True)
+    sys.exit(1 if total else 0)
 
 
 @rubrics.command("schema")

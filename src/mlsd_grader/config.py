@@ -43,9 +43,10 @@ SIMILARITY_WEIGHT = 0.5
 # answer has time for; at 0.5 such an answer earns about 0.8 coverage and naming half earns 1.0.
 COVERAGE_TARGET = 0.5
 
-# Band thresholds on the overall 0-1 score, set in the gaps between the bundled example tiers graded by
-# their own rubric (docs/scoring.md): strong (headed) 0.66-0.94, strong prose 0.42-0.80, middling
-# 0.35-0.60, weak 0.16-0.22.
+# Band thresholds on the overall 0-1 score, read off the bundled example tiers graded by their own rubric
+# (docs/scoring.md): strong (headed) 0.66-0.94, strong prose 0.46-0.80, middling 0.35-0.59, weak 0.16-0.23.
+# strong_hire sits just below the weakest headed strong answer, lean_no_hire in the gap between weak and
+# middling; hire splits the range where middling and strong prose overlap, so it separates them least.
 STRONG_HIRE_THRESHOLD = 0.65
 HIRE_THRESHOLD = 0.5
 LEAN_NO_HIRE_THRESHOLD = 0.3
@@ -73,6 +74,12 @@ class GraderConfig(BaseModel):
     lean_no_hire_threshold: float = Field(LEAN_NO_HIRE_THRESHOLD, ge=0, le=1)
     max_answer_chars: int = Field(MAX_ANSWER_CHARS, ge=1)
     batch_size: int = Field(BATCH_SIZE, ge=1, le=4096)
+
+    def __init__(self, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            raise ConfigError(_one_line(exc)) from None
 
     @model_validator(mode="after")
     def _check(self) -> GraderConfig:
@@ -120,7 +127,7 @@ def _read_config_file(path: Path) -> dict[str, Any]:
     except OSError as exc:
         raise ConfigError(f"cannot read config file {path}: {exc.strerror or exc}") from None
     try:
-        loaded = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+        loaded = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
     except (json.JSONDecodeError, yaml.YAMLError) as exc:
         raise ConfigError(f"config file {path} does not parse: {str(exc).splitlines()[0]}") from None
     if loaded is None:

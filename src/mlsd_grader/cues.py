@@ -25,11 +25,13 @@ HEADING_CUES: Final[dict[str, list[tuple[re.Pattern[str], float]]]] = {
             (r"machine learning (task|problem|objective)", 2.5), (r"input.{0,8}output", 2),
             (r"problem definition", 2), (r"\btask\b", 1), (r"\bapproach\b", 0.75),
             (r"\bml objective", 2), (r"high[- ]level (approach|ml)", 1.5),
+            (r"\b(pose|posing|cast|casting|turn|turning|treat|treating)\b.*\b(ml|machine learning)\b", 2.5),
         ],
         "data": [
             (r"\bdata\b", 1.5), (r"dataset", 2), (r"feature", 2), (r"\blabel", 2), (r"preprocess", 2),
             (r"\betl\b", 2), (r"\bsignals?\b", 1.5), (r"annotat", 2), (r"training data", 2.5),
             (r"data (pipeline|preparation|collection|engineering|sources?)", 1.5), (r"embedding features", 1),
+            (r"ground truth", 2),
         ],
         "modeling": [
             (r"\bmodel", 1.5), (r"\btrain", 1.5), (r"architecture", 1), (r"algorithm", 1.5), (r"\bloss\b", 1.5),
@@ -38,7 +40,7 @@ HEADING_CUES: Final[dict[str, list[tuple[re.Pattern[str], float]]]] = {
         ],
         "evaluation": [
             (r"evaluat", 2.5), (r"metric", 2.5), (r"experiment", 2), (r"\ba/?b\b", 2), (r"testing", 1),
-            (r"\btests?\b", 1), (r"validation", 1.5), (r"measur", 1.5), (r"success criteria", 1.5),
+            (r"\btests?\b", 1), (r"validat", 1.5), (r"measur", 1.5), (r"success criteria", 1.5),
             (r"offline (eval|metric|test)", 1), (r"online (eval|metric|test|experiment)", 1),
         ],
         "serving": [
@@ -51,6 +53,7 @@ HEADING_CUES: Final[dict[str, list[tuple[re.Pattern[str], float]]]] = {
             (r"monitor", 2.5), (r"maintenance|maintain", 2), (r"infra", 2), (r"\bscaling\b|scalab", 2),
             (r"logging", 1.5), (r"retrain", 2), (r"observab", 2), (r"alert", 1.5), (r"drift", 2),
             (r"iterat", 1), (r"mlops|operations", 1.5), (r"feedback loop", 1.5), (r"continu", 1),
+            (r"health", 1.5), (r"running it|in production over time|day[- ]2", 1.5),
         ],
     }.items()
 }

@@ -9,6 +9,7 @@ __all__ = [
     "AnswerReadError",
     "ConfigError",
     "ModelLoadError",
+    "OutputWriteError",
 ]
 
 
@@ -35,9 +36,13 @@ class AnswerReadError(MLSDGraderError):
     """An answer could not be read (missing file, a directory, binary content)."""
 
 
-class ConfigError(MLSDGraderError):
+class ConfigError(MLSDGraderError, ValueError):
     """The configuration (file, environment or arguments) is invalid."""
 
 
 class ModelLoadError(MLSDGraderError):
     """The embedding model or backend could not be loaded."""
+
+
+class OutputWriteError(MLSDGraderError):
+    """A report could not be written where it was asked to go."""

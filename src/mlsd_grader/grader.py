@@ -6,7 +6,9 @@ the CLI only reads files and prints what the Grader returns.
 
 from __future__ import annotations
 
+import hashlib
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -25,6 +27,10 @@ from .steps import ANSWER_STEP
 from .text import Span, split_sentences
 
 __all__ = ["Grader", "grade", "segment", "decode_answer", "package_version"]
+
+# Answers whose analysis a Grader keeps in memory (never on disk): enough for grading one answer
+# against every bundled rubric in turn, small enough to hold little memory.
+RECENT_ANALYSES = 4
 
 
 def package_version() -> str:
@@ -72,6 +78,9 @@ class Grader:
         self._embedder_loaded = embedder is not None
         self._prototypes: np.ndarray | None = None
         self._rubric_vectors: dict[str, list[np.ndarray]] = {}
+        # The rubric-independent analysis of the last few answers, in memory only, so grading one
+        # answer against several rubrics encodes it once.
+        self._recent: OrderedDict[str, _Analysis] = OrderedDict()
         self._lock = threading.RLock()
 
     # ------------------------------------------------------------ backend
@@ -136,6 +145,19 @@ class Grader:
         return answer, warnings
 
     def _analyse(self, text: str) -> _Analysis:
+        key = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+        with self._lock:
+            if key in self._recent:
+                self._recent.move_to_end(key)
+                return self._recent[key]
+        analysis = self._analyse_uncached(text)
+        with self._lock:
+            self._recent[key] = analysis
+            while len(self._recent) > RECENT_ANALYSES:
+                self._recent.popitem(last=False)
+        return analysis
+
+    def _analyse_uncached(self, text: str) -> _Analysis:
         headings = find_headings(text)
         sentences = body_sentences(text, headings)
         embedder = self.embedder
@@ -213,11 +235,13 @@ class Grader:
         """Everything that determines the numbers: version, rubric, backend and model, weights."""
         embedder = self.embedder
         backend = embedder.signature() if embedder is not None else "none"
-        kw, sim = self.config.weights
+        c = self.config
+        kw, sim = c.weights
         return (
             f"mlsd_grader:{package_version()}|rubric:{rubric.id}@{rubric.version}#{rubric.content_hash}"
-            f"|backend:{backend}|weights:kw={kw:.2f},sim={sim:.2f},cov={self.config.coverage_target:.2f}"
-            f"|calibration:none"
+            f"|backend:{backend}|weights:kw={kw:g},sim={sim:g},cov={c.coverage_target:g}"
+            f"|bands:{c.strong_hire_threshold:g}/{c.hire_threshold:g}/{c.lean_no_hire_threshold:g}"
+            f"|max_chars:{c.max_answer_chars}|calibration:none"
         )
 
 

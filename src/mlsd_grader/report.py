@@ -70,8 +70,10 @@ class GradeReport(BaseModel):
 
 
 def report_json_schema() -> dict[str, Any]:
-    """The JSON Schema of a report."""
-    return GradeReport.model_json_schema()
+    """The JSON Schema of a report (every report carries ``schema_version``, so it is required)."""
+    schema = GradeReport.model_json_schema()
+    schema["required"] = ["schema_version", *[r for r in schema.get("required", []) if r != "schema_version"]]
+    return schema
 
 
 def _bar(score: float, width: int = 20) -> str:

@@ -95,6 +95,12 @@ class Rubric(_Model):
     question: str = Field(min_length=1)
     steps: list[Step] = Field(min_length=1)
 
+    @field_validator("version", mode="before")
+    @classmethod
+    def _version_as_text(cls, v: object) -> object:
+        # `version: 1` or `version: 1.2` in YAML is a number; authors mean the text
+        return str(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else v
+
     @model_validator(mode="after")
     def _check_steps(self) -> Rubric:
         ids = [s.id for s in self.steps]
@@ -169,7 +175,7 @@ def load_rubric(id_or_path: str | Path) -> Rubric:
     if path.suffix.lower() in {".yaml", ".yml", ".json"} or path.exists():
         if not path.is_file():
             raise RubricNotFoundError(f"no rubric file at {key}")
-        return parse_rubric_text(_read_text(path), source=key, json_format=path.suffix == ".json")
+        return parse_rubric_text(_read_text(path), source=key, json_format=path.suffix.lower() == ".json")
     if key in _CACHE:
         return _CACHE[key]
     resource = _bundled_dir() / f"{key}.yaml"

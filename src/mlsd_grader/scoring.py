@@ -163,7 +163,7 @@ def _feedback(step: Step, has_section: bool, criteria: Sequence[Criterion], scor
     title = step_title(step.id)
     lines: list[str] = []
     if not has_section:
-        lines.append(f"No part of the answer covers {title.lower()}: add a section on it.")
+        lines.append(f"No part of the answer covers {title[0].lower() + title[1:]}: add a section on it.")
     for crit, res in zip(criteria, scores):
         goal = crit.description.rstrip(". ")
         for hit in res.anti_patterns:

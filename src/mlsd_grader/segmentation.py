@@ -64,8 +64,6 @@ HEADING_PRIOR = 1.0
 LABEL_PRIOR = 0.3
 # Sharpness of the softmax that turns content scores into a content-based section's confidence.
 POSTERIOR_SHARPNESS = 10.0
-# Prototype similarity is the mean of a sentence's top-k cosines to a step's prototype sentences.
-PROTOTYPE_TOP_K = 2
 
 
 class Section(BaseModel):
@@ -107,6 +105,9 @@ _STEP_LABEL = re.compile(
 _NUMBERED_LINE = re.compile(r"^[ \t]*(?P<num>\d{1,2})[.)][ \t]+(?P<label>[^\n]{2,300}?)[ \t]*:?[ \t]*$", re.MULTILINE)
 _COLON_LABEL = re.compile(r"^[ \t]*(?:[-*+][ \t]+)?(?P<label>[A-Za-z][A-Za-z \t&/,\-()]{1,300}?):[ \t]*", re.MULTILINE)
 _LABEL_MAX_WORDS = 7
+# Numbered lines that name no step still structure the answer when there are at least this many
+# numbered section lines (a framework answer has seven; three rules out short numbered lists).
+MIN_NUMBERED_SECTIONS = 3
 INLINE_LABEL_LEVEL = 10
 # Heading levels: markdown headings are 1-6; labels on a line of their own rank below them; a label
 # followed by text on its line ("Baseline: logistic regression"), and any plain "Label:", is the lowest:
@@ -157,6 +158,7 @@ def _line_offsets(text: str) -> list[int]:
 
 def find_headings(text: str) -> list[Heading]:
     """Every heading or step label in the answer, in text order."""
+    text = text.replace("\ufeff", " ")  # a byte-order mark must not hide the first heading
     lines = _line_offsets(text)
     headings: dict[int, Heading] = {}
     code_lines: set[int] = set()
@@ -194,6 +196,7 @@ def find_headings(text: str) -> list[Heading]:
             h.start <= line_start < h.end for h in headings.values()
         )
 
+    unnamed: list[tuple[int, int, str]] = []
     for rx, kind in ((_STEP_LABEL, "step"), (_BOLD_LABEL, "bold"), (_NUMBERED_LINE, "numbered"), (_COLON_LABEL, "colon")):
         for m in rx.finditer(text):
             if not free(m.start()):
@@ -206,12 +209,16 @@ def find_headings(text: str) -> list[Heading]:
             ):
                 continue
             steps, conf = _label_steps(label)
+            if kind == "numbered" and label.endswith("."):
+                continue
             if kind == "step":
                 if not steps and 1 <= int(m.group("num")) <= len(STEPS):
                     steps, conf = (STEPS[int(m.group("num")) - 1],), NUMBER_ONLY_CONFIDENCE
             elif not steps:
-                continue  # a bold phrase, list item or "Note:" that names no step is ordinary text
-            if kind == "numbered" and label.endswith("."):
+                # A bold phrase, list item or "Note:" that names no step is ordinary text, unless it is
+                # one of a series of numbered lines that structure the answer ("5) How we know it works").
+                if kind == "numbered" and _heads_a_block(text, m.end()):
+                    unnamed.append((m.start(), m.end(), label))
                 continue
             end = m.end()
             line_end = text.find("\n", end)
@@ -221,8 +228,20 @@ def find_headings(text: str) -> list[Heading]:
             inline = kind == "colon" or (end < len(text) and text[end - 1] != "\n")
             level = _LABEL_LEVELS[kind] if not inline else INLINE_LABEL_LEVEL
             headings[m.start()] = Heading(m.start(), end, label, level, steps, conf)
+    numbered_structure = [h for h in headings.values() if h.level == _LABEL_LEVELS["numbered"]]
+    if len(numbered_structure) + len(unnamed) >= MIN_NUMBERED_SECTIONS:
+        for start, end, label in unnamed:
+            if free(start):
+                headings[start] = Heading(start, min(len(text), end + 1), label, _LABEL_LEVELS["numbered"], (), 0.0)
     ordered = [headings[k] for k in sorted(headings)]
     return _drop_title(ordered)
+
+
+def _heads_a_block(text: str, line_end: int) -> bool:
+    """Whether the line ending at ``line_end`` is followed by body text rather than by the next item of
+    a plain numbered list."""
+    rest = text[line_end:].lstrip("\n")
+    return bool(rest) and not re.match(r"[ \t]*\d{1,2}[.)][ \t]", rest)
 
 
 def _drop_title(headings: list[Heading]) -> list[Heading]:
@@ -391,11 +410,11 @@ def segment_text(
 
     # Units in text order: headings and sentences; each owns the text up to the next unit.
     units: list[tuple[int, str | None, str | None, float, bool]] = []  # start, step, heading, conf, hard
-    first_sentence = {o: t for t in range(n - 1, -1, -1) for o in [owner[t]]}
+    sentence_starts = [span.start for span in sentences]
     for k, h in enumerate(headings):
         steps, conf, soft = regions[k]
-        t = first_sentence.get(k)
-        step = (STEPS[path[t]] if path[t] != _NONE else None) if t is not None else (steps[0] if steps else None)
+        t = bisect.bisect_left(sentence_starts, h.end)  # the sentence the heading introduces
+        step = (STEPS[path[t]] if path[t] != _NONE else None) if t < n else (steps[0] if steps else None)
         if steps and step in steps and not soft:
             units.append((h.start, step, h.label, conf, h.level < INLINE_LABEL_LEVEL))
         else:
