@@ -53,7 +53,10 @@ def test_same_input_same_bytes(real_grader: Grader) -> None:
 def test_report_contract(real_grader: Grader) -> None:
     data = real_grader.grade((EXAMPLES / "video_recommendation" / "strong.md").read_bytes(), "video_recommendation")
     report = data.model_dump(mode="json")
-    assert list(report) == ["schema_version", "rubric", "score", "band", "steps", "sections", "warnings", "signature"]
+    assert list(report) == [
+        "schema_version", "rubric", "score", "calibrated_score", "band", "steps", "sections", "warnings", "signature"
+    ]
+    assert report["calibrated_score"] is None
     assert report["schema_version"] == "1"
     assert [s["id"] for s in report["steps"]] == list(STEP_IDS)
     step = report["steps"][0]

@@ -58,6 +58,7 @@ class GradeReport(BaseModel):
     schema_version: Literal["1"] = SCHEMA_VERSION
     rubric: RubricRef
     score: float
+    calibrated_score: float | None = None
     band: Band
     steps: list[StepScore]
     sections: list[Section]
