@@ -7,7 +7,7 @@ import pytest
 
 from mlsd_grader import Grader, GraderConfig
 from mlsd_grader.scoring import band_for
-from mlsd_grader.similarity import rescale
+from mlsd_grader.similarity import GIST_BASELINE, GIST_CEILING, GIST_WEIGHT, rescale
 
 FULL = (
     "## Evaluation\nOffline we measure nDCG on held out sessions. Online we run an A/B test.\n"
@@ -28,7 +28,10 @@ def test_partial_answer_hand_computed(fake_grader: Grader, tiny_rubric, hashing_
     ev, mon = report.steps
     coverage = 1 / (0.5 * 2)  # one of two equal concepts, target 0.5
     v = hashing_embedder.encode(["Online we run an A/B test.", "Offline we measure nDCG on held out sessions."])
-    sim = (1.0 + float(rescale(np.array(v[0] @ v[1])))) / 2
+    alignment = (1.0 + float(rescale(np.array(v[0] @ v[1])))) / 2
+    centroid = (v[0] + v[1]) / 2
+    gist = float(rescale(np.array(centroid @ v[1] / np.linalg.norm(centroid)), GIST_BASELINE, GIST_CEILING))
+    sim = GIST_WEIGHT * gist + (1 - GIST_WEIGHT) * alignment
     assert ev.keyword_coverage == pytest.approx(round(coverage, 4))
     assert ev.similarity == pytest.approx(round(sim, 4))
     assert ev.score == pytest.approx(round(0.5 * coverage + 0.5 * sim, 4))
@@ -63,7 +66,7 @@ def test_keywords_only_backend(tiny_rubric) -> None:
 
 
 @pytest.mark.parametrize(
-    ("score", "band"), [(0.95, "strong_hire"), (0.65, "strong_hire"), (0.5, "hire"), (0.3, "lean_no_hire"), (0.29, "no_hire")]
+    ("score", "band"), [(0.95, "strong_hire"), (0.67, "strong_hire"), (0.55, "hire"), (0.35, "lean_no_hire"), (0.34, "no_hire")]
 )
 def test_bands(score: float, band: str) -> None:
     assert band_for(score, GraderConfig()) == band

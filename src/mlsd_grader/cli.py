@@ -16,6 +16,8 @@ import yaml
 
 from .config import GraderConfig
 from .errors import AnswerReadError, MLSDGraderError, OutputWriteError, RubricValidationError
+from .calibration import fit_calibration
+from .evaluation import evaluate_scores, grade_labelled, human_scale, read_labelled
 from .grader import Grader, package_version
 from .report import render, report_json_schema
 from .lint import lint_rubric
@@ -41,8 +43,14 @@ def grading_options(func: F) -> F:
     return func
 
 
-def _config(config_file: str | None, model: str | None, backend: str | None) -> GraderConfig:
-    return GraderConfig.load(config_file, model=model, backend=backend)
+def _config(config_file: str | None, model: str | None, backend: str | None, **more: Any) -> GraderConfig:
+    return GraderConfig.load(config_file, model=model, backend=backend, **more)
+
+
+def calibration_option(func: F) -> F:
+    """--calibration: reports then carry calibrated_score on the calibration's scale."""
+    return click.option("--calibration", type=click.Path(dir_okay=False), default=None,
+                        help="Calibration file from `mlsd-grader calibrate` (env MLSD_GRADER_CALIBRATION).")(func)
 
 
 def _read_answer(path: str) -> bytes:
@@ -115,11 +123,12 @@ def cli() -> None:
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True)
 @click.option("-o", "--output", default=None, help="Write the report to this file instead of stdout.")
 @grading_options
+@calibration_option
 @handle_errors
 def grade(answer: str, rubric: str, fmt: str, output: str | None, config_file: str | None, model: str | None,
-          backend: str | None) -> None:
+          backend: str | None, calibration: str | None) -> None:
     """Grade ANSWER (a file, or - for stdin) against a rubric."""
-    config = _config(config_file, model, backend)
+    config = _config(config_file, model, backend, calibration=calibration)
     rub = load_rubric(rubric)
     data = _read_answer(answer)
     report = Grader(config).grade(data, rub)
@@ -145,6 +154,50 @@ def segment(answer: str, fmt: str, config_file: str | None, model: str | None, b
         snippet = " ".join(text[s.start : s.end].split())
         snippet = snippet if len(snippet) <= 70 else snippet[:67] + "..."
         click.echo(f"{s.step or '(unassigned)':<13} {s.start:>6}-{s.end:<6} {s.confidence:.2f}  {snippet}")
+
+
+def _labelled_scores(labelled: str, config: GraderConfig) -> tuple[Grader, list[float], list[float]]:
+    records = read_labelled(labelled)
+    grader = Grader(config)
+    with click.progressbar(grade_labelled(grader, records), length=len(records), label="grading",
+                           file=sys.stderr, show_pos=True) as bar:
+        raw = list(bar)
+    return grader, raw, human_scale([r.score for r in records], [r.max_score for r in records])
+
+
+@cli.command()
+@click.argument("labelled")
+@click.option("--folds", type=click.IntRange(2, 100), default=5, show_default=True,
+              help="Folds for the held-out calibration.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@grading_options
+@handle_errors
+def evaluate(labelled: str, folds: int, fmt: str, config_file: str | None, model: str | None,
+             backend: str | None) -> None:
+    """Agreement of the grader with human scores in LABELLED (JSONL with a `score` per record)."""
+    _, raw, human = _labelled_scores(labelled, _config(config_file, model, backend))
+    result = evaluate_scores(raw, human, folds=folds)
+    if fmt == "json":
+        click.echo(json.dumps(result.model_dump(mode="json"), indent=2))
+        return
+    click.echo(f"n = {result.n}")
+    click.echo(f"raw         Pearson {result.raw.pearson}  Spearman {result.raw.spearman}")
+    c = result.calibrated
+    click.echo(f"calibrated  Pearson {c.pearson}  Spearman {c.spearman}  RMSE {c.rmse}  QWK {c.qwk}"
+               f"  ({folds}-fold, held out)")
+
+
+@cli.command()
+@click.argument("labelled")
+@click.option("-o", "--output", required=True, help="Where to write the calibration JSON.")
+@grading_options
+@handle_errors
+def calibrate(labelled: str, output: str, config_file: str | None, model: str | None, backend: str | None) -> None:
+    """Fit a calibration from the grader's scores to the human scores in LABELLED."""
+    grader, raw, human = _labelled_scores(labelled, _config(config_file, model, backend))
+    fitted = fit_calibration(raw, human, grader=grader.signature_without_rubric())
+    _emit(fitted.to_json(), output)
+    click.echo(f"calibration fitted on {fitted.n} answers written to {output}", err=True)
 
 
 @cli.group()

@@ -44,12 +44,12 @@ SIMILARITY_WEIGHT = 0.5
 COVERAGE_TARGET = 0.5
 
 # Band thresholds on the overall 0-1 score, read off the bundled example tiers graded by their own rubric
-# (docs/scoring.md): strong (headed) 0.66-0.94, strong prose 0.46-0.80, middling 0.35-0.59, weak 0.16-0.23.
+# (docs/scoring.md): strong (headed) 0.68-0.96, strong prose 0.50-0.85, middling 0.42-0.65, weak 0.20-0.27.
 # strong_hire sits just below the weakest headed strong answer, lean_no_hire in the gap between weak and
 # middling; hire splits the range where middling and strong prose overlap, so it separates them least.
-STRONG_HIRE_THRESHOLD = 0.65
-HIRE_THRESHOLD = 0.5
-LEAN_NO_HIRE_THRESHOLD = 0.3
+STRONG_HIRE_THRESHOLD = 0.67
+HIRE_THRESHOLD = 0.55
+LEAN_NO_HIRE_THRESHOLD = 0.35
 
 # Answers beyond this many characters are graded on their prefix (warning `truncated`); about 15k words,
 # three times a long written answer, and enough to bound the time one answer can take.
@@ -74,6 +74,7 @@ class GraderConfig(BaseModel):
     lean_no_hire_threshold: float = Field(LEAN_NO_HIRE_THRESHOLD, ge=0, le=1)
     max_answer_chars: int = Field(MAX_ANSWER_CHARS, ge=1)
     batch_size: int = Field(BATCH_SIZE, ge=1, le=4096)
+    calibration: str | None = Field(None, description="Calibration file from `mlsd-grader calibrate`.")
 
     def __init__(self, **data: Any) -> None:
         try:

@@ -15,13 +15,14 @@ from pathlib import Path
 
 import numpy as np
 
+from .calibration import load_calibration
 from .config import GraderConfig
 from .embeddings import Embedder, load_embedder
 from .errors import AnswerReadError
 from .keywords import SectionText
 from .report import WARNING_CODES, GradeReport, RubricRef, Warning
 from .rubric import Rubric, load_rubric
-from .scoring import CriterionInput, band_for, overall_score, score_step
+from .scoring import SCORE_DECIMALS, CriterionInput, band_for, overall_score, score_step
 from .segmentation import Heading, Section, body_sentences, find_headings, segment_text, step_prototypes
 from .steps import ANSWER_STEP
 from .text import Span, split_sentences
@@ -82,6 +83,7 @@ class Grader:
         # answer against several rubrics encodes it once.
         self._recent: OrderedDict[str, _Analysis] = OrderedDict()
         self._lock = threading.RLock()
+        self.calibration = load_calibration(self.config.calibration) if self.config.calibration else None
 
     # ------------------------------------------------------------ backend
 
@@ -221,9 +223,11 @@ class Grader:
                 Warning(code="missing_steps", message="No section found for: " + ", ".join(missing) + ".")
             )
         score = 0.0 if empty else overall_score(step_scores)
+        calibrated = None if self.calibration is None else round(self.calibration.apply(score), SCORE_DECIMALS)
         return GradeReport(
             rubric=RubricRef(id=rub.id, version=rub.version, title=rub.title),
             score=score,
+            calibrated_score=calibrated,
             band=band_for(score, self.config),
             steps=step_scores,
             sections=sections,
@@ -233,15 +237,21 @@ class Grader:
 
     def signature(self, rubric: Rubric) -> str:
         """Everything that determines the numbers: version, rubric, backend and model, weights."""
+        head, rest = self.signature_without_rubric().split("|", 1)
+        return f"{head}|rubric:{rubric.id}@{rubric.version}#{rubric.content_hash}|{rest}"
+
+    def signature_without_rubric(self) -> str:
+        """The signature's parts that do not depend on the rubric (stored in calibration files)."""
         embedder = self.embedder
         backend = embedder.signature() if embedder is not None else "none"
         c = self.config
         kw, sim = c.weights
         return (
-            f"mlsd_grader:{package_version()}|rubric:{rubric.id}@{rubric.version}#{rubric.content_hash}"
+            f"mlsd_grader:{package_version()}"
             f"|backend:{backend}|weights:kw={kw:g},sim={sim:g},cov={c.coverage_target:g}"
             f"|bands:{c.strong_hire_threshold:g}/{c.hire_threshold:g}/{c.lean_no_hire_threshold:g}"
-            f"|max_chars:{c.max_answer_chars}|calibration:none"
+            f"|max_chars:{c.max_answer_chars}"
+            f"|calibration:{self.calibration.content_hash if self.calibration else 'none'}"
         )
 
 

@@ -131,6 +131,17 @@ class Rubric(_Model):
     def is_short_answer(self) -> bool:
         return self.steps[0].id == ANSWER_STEP
 
+    @classmethod
+    def from_reference(
+        cls, question: str, reference_answer: str, *, id: str | None = None, version: str = "1",  # noqa: A002
+        title: str | None = None,
+    ) -> Rubric:
+        """A one-step short-answer rubric built from a question and its reference answer
+        (see ``mlsd_grader.reference``)."""
+        from .reference import rubric_from_reference
+
+        return rubric_from_reference(question, reference_answer, id=id, version=version, title=title)
+
     def info(self) -> RubricInfo:
         return RubricInfo(id=self.id, version=self.version, title=self.title, question=self.question)
 

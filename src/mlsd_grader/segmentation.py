@@ -93,6 +93,7 @@ class Heading:
 # ---------------------------------------------------------------- heading detection
 
 _MD = MarkdownIt("commonmark")
+_INNER_BLANKS = re.compile(r"(?<=[^ \t\n])[ \t]+")
 _BOLD_LABEL = re.compile(
     r"^[ \t]*(?:[-*+][ \t]+|\d{1,2}[.)][ \t]+)?(\*\*|__)(?P<label>[^*_\n]{2,300}?)\1[ \t]*:?[ \t]*",
     re.MULTILINE,
@@ -162,7 +163,9 @@ def find_headings(text: str) -> list[Heading]:
     lines = _line_offsets(text)
     headings: dict[int, Heading] = {}
     code_lines: set[int] = set()
-    for tok in _MD.parse(text):
+    # Markdown structure must not depend on how wide the spaces inside a line are ("-     # x" would be
+    # indented code): parse a copy whose inner runs of blanks are single spaces; lines stay the same.
+    for tok in _MD.parse(_INNER_BLANKS.sub(" ", text)):
         if tok.map is None:
             continue
         first, last = tok.map
