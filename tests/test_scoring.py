@@ -34,7 +34,7 @@ def test_partial_answer_hand_computed(fake_grader: Grader, tiny_rubric, hashing_
     sim = GIST_WEIGHT * gist + (1 - GIST_WEIGHT) * alignment
     assert ev.keyword_coverage == pytest.approx(round(coverage, 4))
     assert ev.similarity == pytest.approx(round(sim, 4))
-    assert ev.score == pytest.approx(round(0.5 * coverage + 0.5 * sim, 4))
+    assert ev.score == pytest.approx(round(0.3 * coverage + 0.7 * sim, 4))
     assert mon.score == 0.0 and mon.criteria[0].missing == ["drift", "retraining"]
     assert report.score == pytest.approx(round(0.25 * ev.score, 4), abs=1e-4)
     assert [w.code for w in report.warnings] == ["missing_steps"]
@@ -66,7 +66,7 @@ def test_keywords_only_backend(tiny_rubric) -> None:
 
 
 @pytest.mark.parametrize(
-    ("score", "band"), [(0.95, "strong_hire"), (0.67, "strong_hire"), (0.55, "hire"), (0.35, "lean_no_hire"), (0.34, "no_hire")]
+    ("score", "band"), [(0.95, "strong_hire"), (0.74, "strong_hire"), (0.62, "hire"), (0.45, "lean_no_hire"), (0.44, "no_hire")]
 )
 def test_bands(score: float, band: str) -> None:
     assert band_for(score, GraderConfig()) == band
@@ -84,5 +84,5 @@ def test_truncation_and_invalid_utf8(fake_grader: Grader, tiny_rubric) -> None:
 def test_signature_names_everything(fake_grader: Grader, tiny_rubric) -> None:
     sig = fake_grader.grade(FULL, tiny_rubric).signature
     assert sig.startswith("mlsd_grader:")
-    for part in (f"rubric:tiny@1#{tiny_rubric.content_hash}", "backend:test:hashing-512", "weights:kw=0.5,sim=0.5"):
+    for part in (f"rubric:tiny@1#{tiny_rubric.content_hash}", "backend:test:hashing-512", "weights:kw=0.3,sim=0.7"):
         assert part in sig

