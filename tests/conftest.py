@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from mlsd_grader import Grader, GraderConfig, Rubric
+from mlsd_grader.cache import CACHE_DIR_ENV
 from mlsd_grader.text import tokenize
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -40,6 +42,26 @@ class HashingEmbedder:
 
     def signature(self) -> str:
         return "test:hashing-512"
+
+
+class CountingEmbedder(HashingEmbedder):
+    """The hashing embedder, keeping the texts of every encode call."""
+
+    def __init__(self) -> None:
+        self.calls: list[list[str]] = []
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        self.calls.append(list(texts))
+        return super().encode(texts)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def private_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Embedding-cache entries go to a temporary directory, never to the user's cache."""
+    path = tmp_path_factory.mktemp("cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(CACHE_DIR_ENV, str(path))
+        yield path
 
 
 @pytest.fixture(scope="session")

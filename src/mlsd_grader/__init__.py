@@ -1,5 +1,6 @@
 """mlsd_grader: offline, deterministic, explainable grading of ML system design interview answers."""
 
+from .batch import BatchRecord, BatchResult
 from .config import GraderConfig
 from .embeddings import Embedder
 from .errors import (
@@ -20,6 +21,8 @@ from .steps import STEP_IDS
 __all__ = [
     "AnswerReadError",
     "AntiPattern",
+    "BatchRecord",
+    "BatchResult",
     "Concept",
     "ConfigError",
     "Criterion",

@@ -7,18 +7,21 @@ import json
 import os
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar, get_args
 
 import click
 import yaml
 
-from .config import GraderConfig
+from .config import Backend, GraderConfig
 from .errors import AnswerReadError, MLSDGraderError, OutputWriteError, RubricValidationError
 from .calibration import fit_calibration
 from .evaluation import evaluate_scores, grade_labelled, human_scale, read_labelled
-from .grader import Grader, package_version
+from .batch import OUTPUT_FORMATS, BatchSummary, OutputFormat, ResultWriter, count_records, open_results, read_inputs
+from .grader import Grader, decode_answer, package_version
+from .html_report import ReportDirectory, render_html
 from .report import render, report_json_schema
 from .lint import lint_rubric
 from .rubric import bundled_rubric_ids, list_rubrics, load_rubric, rubric_json_schema
@@ -35,7 +38,7 @@ def _default(name: str) -> str:
 
 def grading_options(func: F) -> F:
     """--config, --model and --backend: unset means 'take it from the configuration layers'."""
-    func = click.option("--backend", type=click.Choice(["sentence-transformers", "none"]), default=None,
+    func = click.option("--backend", type=click.Choice(get_args(Backend)), default=None,
                         help=f"Embedding backend. Default: {_default('backend')}.")(func)
     func = click.option("--model", default=None, help=f"Model name or local path. Default: {_default('model')}.")(func)
     func = click.option("--config", "config_file", type=click.Path(dir_okay=False), default=None,
@@ -120,7 +123,8 @@ def cli() -> None:
 @cli.command()
 @click.argument("answer")
 @click.option("--rubric", "rubric", required=True, help="Bundled rubric id or path to a rubric file.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown", "html"]), default="text",
+              show_default=True)
 @click.option("-o", "--output", default=None, help="Write the report to this file instead of stdout.")
 @grading_options
 @calibration_option
@@ -132,7 +136,10 @@ def grade(answer: str, rubric: str, fmt: str, output: str | None, config_file: s
     rub = load_rubric(rubric)
     data = _read_answer(answer)
     report = Grader(config).grade(data, rub)
-    _emit(render(report, fmt), output)  # type: ignore[arg-type]
+    if fmt == "html":
+        _emit(render_html(report, decode_answer(data)[0]), output)
+    else:
+        _emit(render(report, fmt), output)  # type: ignore[arg-type]
 
 
 @cli.command()
@@ -198,6 +205,75 @@ def calibrate(labelled: str, output: str, config_file: str | None, model: str | 
     fitted = fit_calibration(raw, human, grader=grader.signature_without_rubric())
     _emit(fitted.to_json(), output)
     click.echo(f"calibration fitted on {fitted.n} answers written to {output}", err=True)
+
+
+class _Progress(Protocol):
+    def update(self, n_steps: int) -> None: ...
+
+
+class _NoProgress:
+    """Stands in for the progress bar when none is shown."""
+
+    def update(self, n_steps: int) -> None:
+        del n_steps
+
+
+@contextmanager
+def _progress(length: int, done: int, quiet: bool) -> Iterator[_Progress]:
+    """A progress bar on stderr, only on a terminal and without --quiet; ``done`` were graded before."""
+    if quiet or not sys.stderr.isatty():
+        yield _NoProgress()
+        return
+    with click.progressbar(length=length, label="grading", file=sys.stderr, show_pos=True) as bar:
+        bar.update(min(done, length))
+        yield bar
+
+
+@cli.command()
+@click.argument("inputs", nargs=-1, required=True)
+@click.option("--rubric", "rubric", default=None, help="Bundled rubric id or path, for records that name none.")
+@click.option("-o", "--output", default=None,
+              help="Append results to this file, skipping ids it already holds graded (default: stdout).")
+@click.option("--format", "fmt", type=click.Choice(OUTPUT_FORMATS), default="jsonl", show_default=True)
+@click.option("--report-dir", type=click.Path(file_okay=False), default=None,
+              help="Also write an HTML page per answer, and index.html, into this directory.")
+@click.option("--force", is_flag=True, help="Grade every record again, starting OUTPUT afresh.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary on stderr.")
+@grading_options
+@calibration_option
+@handle_errors
+def batch(inputs: tuple[str, ...], rubric: str | None, output: str | None, fmt: OutputFormat, report_dir: str | None,
+          force: bool, quiet: bool, config_file: str | None, model: str | None, backend: str | None,
+          calibration: str | None) -> None:
+    """Grade many answers. INPUTS are answer files, directories (every .md and .txt inside), globs, or
+    JSONL/CSV files of records. One JSONL line or CSV row per record; exit 1 if any record failed."""
+    config = _config(config_file, model, backend, calibration=calibration)
+    default = load_rubric(rubric) if rubric is not None else None
+    grader = Grader(config)
+    pages = ReportDirectory(report_dir) if report_dir is not None else None
+    done: list[BatchSummary] = []
+    if output is None or output == "-":
+        writer = ResultWriter(sys.stdout, fmt, header=True)
+    else:
+        writer, done = open_results(output, fmt, force=force)
+    summaries = list(done)
+    with writer, _progress(count_records(inputs), len(done), quiet) as bar:
+        for result in grader.grade_many(read_inputs(inputs), default, skip={s.id for s in done}):
+            writer.write(result)
+            if pages is not None:
+                pages.write(result)
+            summaries.append(BatchSummary.from_result(result))
+            bar.update(1)
+    if pages is not None:
+        pages.write_index(summaries)
+    new = summaries[len(done):]
+    failed = sum(1 for s in new if s.error is not None)
+    if not quiet:
+        earlier = f", {len(done)} graded before in {output}" if done else ""
+        click.echo(f"{len(new) - failed} graded, {failed} failed{earlier}", err=True)
+    if failed:
+        click.echo(f"error: {failed} of {len(new)} records failed; the `error` field of each says why", err=True)
+        sys.exit(1)
 
 
 @cli.group()

@@ -24,7 +24,9 @@ __all__ = [
     "ENV_PREFIX",
 ]
 
-Backend = Literal["sentence-transformers", "none"]
+# sentence-transformers: the model itself; static: token embeddings distilled from it (model2vec, no
+# torch once cached); none: keyword coverage only.
+Backend = Literal["sentence-transformers", "static", "none"]
 
 ENV_PREFIX = "MLSD_GRADER_"
 

@@ -3,24 +3,22 @@ K-1 folds and applied to the held-out fold."""
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict
 
+from .batch import BatchRecord, InputFailure, read_inputs
 from .calibration import fit_calibration
 from .errors import AnswerReadError
-from .rubric import Rubric, load_rubric
 
 if TYPE_CHECKING:
     from .grader import Grader
 
 __all__ = [
-    "LabelledRecord",
     "RawAgreement",
     "CalibratedAgreement",
     "EvaluationResult",
@@ -35,61 +33,30 @@ __all__ = [
 FOLD_SEED = 20261122
 
 
-class LabelledRecord(BaseModel):
-    """One human-graded answer: the shared record schema with ``score`` required."""
-
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-    id: str | None = None
-    answer: str
-    score: float
-    max_score: float | None = Field(None, gt=0)
-    rubric: str | None = None
-    question: str | None = None
-    reference_answer: str | None = None
-
-    @model_validator(mode="after")
-    def _has_rubric(self) -> LabelledRecord:
-        if self.rubric is None and not (self.question and self.reference_answer):
-            raise ValueError("needs `rubric`, or `question` and `reference_answer`")
-        return self
-
-
-def read_labelled(path: str | Path) -> list[LabelledRecord]:
-    """Read a JSONL file of labelled records; a bad line is an error naming the file and line."""
-    try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise AnswerReadError(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from None
-    records = []
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            records.append(LabelledRecord.model_validate(json.loads(line)))
-        except json.JSONDecodeError as exc:
-            raise AnswerReadError(f"{path}:{number}: not JSON: {exc.msg}") from None
-        except ValidationError as exc:
-            err = exc.errors()[0]
-            where = ".".join(str(p) for p in err["loc"])
-            raise AnswerReadError(f"{path}:{number}: {where + ': ' if where else ''}{err['msg']}") from None
+def read_labelled(path: str | Path) -> list[BatchRecord]:
+    """Read a JSONL file of the shared record schema, every record with a ``score`` and a rubric (its
+    own ``rubric``, or ``question`` + ``reference_answer``); a bad line is an error naming file and line."""
+    records: list[BatchRecord] = []
+    for item in read_inputs([str(path)]):
+        if isinstance(item, InputFailure):
+            raise AnswerReadError(f"{item.source}: {item.error}")
+        if item.score is None:
+            raise AnswerReadError(f"{item.source}: score: a labelled record needs a human score")
+        if item.rubric is None and not (item.question and item.reference_answer):
+            raise AnswerReadError(f"{item.source}: needs `rubric`, or `question` and `reference_answer`")
+        records.append(item)
     if len(records) < 3:
         raise AnswerReadError(f"{path}: at least 3 labelled answers are needed, found {len(records)}")
     return records
 
 
-def grade_labelled(grader: Grader, records: Sequence[LabelledRecord]) -> Iterator[float]:
-    """The grader's raw score for each record, in order (rubrics built once per question)."""
-    rubrics: dict[tuple[str | None, str | None, str | None], Rubric] = {}
-    for record in records:
-        key = (record.rubric, record.question, record.reference_answer)
-        if key not in rubrics:
-            if record.rubric is not None:
-                rubrics[key] = load_rubric(record.rubric)
-            else:
-                assert record.question is not None and record.reference_answer is not None
-                rubrics[key] = Rubric.from_reference(record.question, record.reference_answer)
-        yield grader.grade(record.answer, rubrics[key]).score
+def grade_labelled(grader: Grader, records: Sequence[BatchRecord]) -> Iterator[float]:
+    """The grader's raw score for each record, in order, graded in batches; a record that cannot be
+    graded (an unknown rubric, a duplicate id) is an error, since agreement needs every score."""
+    for result in grader.grade_many(records):
+        if result.report is None:
+            raise AnswerReadError(f"{result.source}: {result.error}")
+        yield result.report.score
 
 
 class RawAgreement(BaseModel):

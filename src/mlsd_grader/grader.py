@@ -9,29 +9,40 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from .batch import BatchRecord, BatchResult, InputFailure, record_from_mapping
+from .cache import VectorCache
 from .calibration import load_calibration
 from .config import GraderConfig
 from .embeddings import Embedder, load_embedder
-from .errors import AnswerReadError
+from .errors import AnswerReadError, MLSDGraderError
 from .keywords import SectionText
 from .report import WARNING_CODES, GradeReport, RubricRef, Warning
 from .rubric import Rubric, load_rubric
-from .scoring import SCORE_DECIMALS, CriterionInput, band_for, overall_score, score_step
+from .integrity import COPIED_SHARE, copied_share, fluency_factor, keyword_density, stuffing_factor
+from .scoring import OFF_TOPIC_SCORE, SCORE_DECIMALS, CriterionInput, band_for, overall_score, score_step
 from .segmentation import Heading, Section, body_sentences, find_headings, segment_text, step_prototypes
 from .steps import ANSWER_STEP
-from .text import Span, split_sentences
+from .text import Span, rubric_sentences, split_sentences
 
-__all__ = ["Grader", "grade", "segment", "decode_answer", "package_version"]
+__all__ = ["Grader", "grade", "segment", "decode_answer", "package_version", "ANSWERS_PER_CHUNK"]
 
 # Answers whose analysis a Grader keeps in memory (never on disk): enough for grading one answer
 # against every bundled rubric in turn, small enough to hold little memory.
 RECENT_ANALYSES = 4
+
+# Answers that grade_many analyses together, with one encoder call for all their sentences. Encoding the
+# 1,086 sentences of the 30 example and held-out answers with all-MiniLM-L6-v2 on a 2-core CPU (best of 4
+# interleaved runs) took 11.5 s one answer per call, 9.6 s eight per call, 7.2 s for 16 and 6.8 s for 32:
+# fuller, length-sorted encoder batches. 32 answers (about 1,100 sentences) still hold little memory.
+ANSWERS_PER_CHUNK = 32
 
 
 def package_version() -> str:
@@ -84,6 +95,7 @@ class Grader:
         self._recent: OrderedDict[str, _Analysis] = OrderedDict()
         self._lock = threading.RLock()
         self.calibration = load_calibration(self.config.calibration) if self.config.calibration else None
+        self._vector_cache = VectorCache()
 
     # ------------------------------------------------------------ backend
 
@@ -120,11 +132,12 @@ class Grader:
                     text = crit.model_answer
                     per_criterion.append([text[s.start : s.end] for s in split_sentences(text)] or [text])
             flat = [s for group in per_criterion for s in group]
-            vectors = embedder.encode(flat)
-            out, pos = [], 0
-            for group in per_criterion:
-                out.append(vectors[pos : pos + len(group)])
-                pos += len(group)
+            name = embedder.signature()
+            vectors = self._vector_cache.load(name, rubric.content_hash, flat)
+            if vectors is None:
+                vectors = embedder.encode(flat)
+                self._vector_cache.store(name, rubric.content_hash, flat, vectors)
+            out = _split_rows(vectors, [len(group) for group in per_criterion])
             self._rubric_vectors[rubric.content_hash] = out
             return out
 
@@ -160,14 +173,24 @@ class Grader:
         return analysis
 
     def _analyse_uncached(self, text: str) -> _Analysis:
-        headings = find_headings(text)
-        sentences = body_sentences(text, headings)
+        return self._analyse_many([text])[0]
+
+    def _analyse_many(self, texts: Sequence[str]) -> list[_Analysis]:
+        """Analyse answers together, with one encoder call for all their sentences."""
+        present = [bool(t.strip()) for t in texts]  # an empty answer has nothing to analyse
+        headings = [find_headings(t) if ok else [] for t, ok in zip(texts, present)]
+        sentences = [body_sentences(t, h) if ok else [] for t, h, ok in zip(texts, headings, present)]
         embedder = self.embedder
-        vectors = None
-        if embedder is not None and sentences:
-            vectors = embedder.encode([text[s.start : s.end] for s in sentences])
-        sections = segment_text(text, headings, sentences, vectors, self._step_prototypes())
-        return _Analysis(text, headings, sentences, vectors, sections)
+        vectors: list[np.ndarray | None] = [None] * len(texts)
+        flat = [t[s.start : s.end] for t, spans in zip(texts, sentences) for s in spans]
+        if embedder is not None and flat:
+            split = _split_rows(embedder.encode(flat), [len(spans) for spans in sentences])
+            vectors = [v if len(v) else None for v in split]
+        prototypes = self._step_prototypes()
+        return [
+            _Analysis(t, h, s, v, segment_text(t, h, s, v, prototypes)) if ok else _Analysis(t, [], [], None, [])
+            for t, h, s, v, ok in zip(texts, headings, sentences, vectors, present)
+        ]
 
     # ------------------------------------------------------------ public
 
@@ -180,21 +203,100 @@ class Grader:
         """Grade one answer (text, or bytes decoded as UTF-8) against a rubric id, path or Rubric."""
         rub = rubric if isinstance(rubric, Rubric) else load_rubric(rubric)
         text, warnings = self._read(answer)
+        return self._report(rub, warnings, self._analyse(text))
+
+    def grade_many(
+        self,
+        records: Iterable[BatchRecord | InputFailure | Mapping[str, Any]],
+        rubric: str | Path | Rubric | None = None,
+        *,
+        skip: Collection[str] = (),
+    ) -> Iterator[BatchResult]:
+        """Grade many records, yielding one result per record in input order.
+
+        ``rubric`` serves records that name none (a record's ``rubric``, else its ``question`` and
+        ``reference_answer``, comes first). A record that cannot be graded (unreadable, unknown rubric,
+        an id seen before) gives a result with ``error`` and the rest go on. Ids in ``skip`` (graded by
+        an earlier run) are left out but still count as seen. Answers are analysed ANSWERS_PER_CHUNK at
+        a time with one encoder call, and score as ``grade`` scores them one by one.
+        """
+        default = None if rubric is None else rubric if isinstance(rubric, Rubric) else load_rubric(rubric)
+        return self._grade_stream(records, default, frozenset(skip))
+
+    def _grade_stream(
+        self, records: Iterable[BatchRecord | InputFailure | Mapping[str, Any]], default: Rubric | None,
+        skip: frozenset[str],
+    ) -> Iterator[BatchResult]:
+        rubrics: dict[tuple[str | None, ...], Rubric | str] = {}
+        first_seen: dict[str, str] = {}
+        chunk: list[BatchResult | _Job] = []
+        jobs = 0
+        for number, item in enumerate(records, 1):
+            record = item if isinstance(item, (BatchRecord, InputFailure)) else record_from_mapping(item, f"#{number}")
+            source = record.source or f"#{number}"
+            record_id = record.id or source
+            if record_id in first_seen:
+                error = f"duplicate id {record_id!r} (first at {first_seen[record_id]})"
+                chunk.append(BatchResult(id=record_id, source=source, error=error))
+                continue
+            first_seen[record_id] = source
+            if record_id in skip:
+                continue
+            chunk.append(self._job(record, record_id, source, default, rubrics))
+            jobs += isinstance(chunk[-1], _Job)
+            if jobs >= ANSWERS_PER_CHUNK:
+                yield from self._finish_chunk(chunk)
+                chunk, jobs = [], 0
+        yield from self._finish_chunk(chunk)
+
+    def _job(
+        self, record: BatchRecord | InputFailure, record_id: str, source: str, default: Rubric | None,
+        rubrics: dict[tuple[str | None, ...], Rubric | str],
+    ) -> BatchResult | _Job:
+        """What grading the record needs (its rubric and text), or its failure."""
+        if isinstance(record, InputFailure):
+            return BatchResult(id=record_id, source=source, error=record.error)
+        key = (record.rubric,) if record.rubric else (None, record.question, record.reference_answer)
+        if key not in rubrics:
+            rubrics[key] = _record_rubric(record, default)
+        rub = rubrics[key]
+        if isinstance(rub, str):
+            return BatchResult(id=record_id, source=source, error=rub)
+        try:
+            text, warnings = self._read(record.answer)
+        except MLSDGraderError as exc:
+            return BatchResult(id=record_id, source=source, error=str(exc))
+        return _Job(record_id, source, rub, text, warnings)
+
+    def _finish_chunk(self, chunk: list[BatchResult | _Job]) -> Iterator[BatchResult]:
+        jobs = [item for item in chunk if isinstance(item, _Job)]
+        analyses = iter(self._analyse_many([job.text for job in jobs]))
+        for item in chunk:
+            if isinstance(item, BatchResult):
+                yield item
+            else:
+                report = self._report(item.rubric, item.warnings, next(analyses))
+                yield BatchResult(id=item.id, source=item.source, report=report, text=item.text)
+
+    def _report(self, rub: Rubric, warnings: list[Warning], analysis: _Analysis) -> GradeReport:
+        """Score an analysed answer against a rubric: the one scoring path of grade and grade_many."""
+        text = analysis.text
         empty = not text.strip()
         if empty:
             warnings.append(Warning(code="empty_answer", message=WARNING_CODES["empty_answer"]))
-            analysis = _Analysis(text, [], [], None, [])
-        else:
-            analysis = self._analyse(text)
         if rub.is_short_answer:
             sections = [] if empty else [Section(step=ANSWER_STEP, start=0, end=len(text), heading=None, confidence=1.0)]
         else:
             sections = analysis.sections
         model_vectors = self._model_vectors(rub)
+        fluency = 1.0 if empty else fluency_factor(text)
+        if fluency < 1.0:
+            warnings.append(Warning(code="word_salad", message=WARNING_CODES["word_salad"]))
         total_weight = sum(s.weight for s in rub.steps)
         step_scores = []
         k = 0
         missing = []
+        stuffed = False
         for step in rub.steps:
             regions = [(s.start, s.end) for s in sections if s.step == step.id]
             section = SectionText(text, regions) if regions else None
@@ -208,6 +310,13 @@ class Grader:
                 k += 1
             if section is None:
                 missing.append(step.id)
+            stuffing = 1.0
+            # Not for short-answer rubrics: their concepts are every content word of the reference, and
+            # a terse list of the right terms is a fair short answer ("name four header fields").
+            if section is not None and not rub.is_short_answer:
+                phrases = [p for c in step.criteria for concept in c.concepts for p in concept.phrases]
+                stuffing = stuffing_factor(keyword_density(section, phrases))
+                stuffed = stuffed or stuffing < 1.0
             step_scores.append(
                 score_step(
                     step,
@@ -216,13 +325,20 @@ class Grader:
                     answer_vectors=answer_vectors,
                     inputs=inputs,
                     config=self.config,
+                    integrity=fluency * stuffing,
                 )
             )
+        if stuffed:
+            warnings.append(Warning(code="keyword_stuffing", message=WARNING_CODES["keyword_stuffing"]))
         if missing and not empty:
             warnings.append(
                 Warning(code="missing_steps", message="No section found for: " + ", ".join(missing) + ".")
             )
         score = 0.0 if empty else overall_score(step_scores)
+        if not empty and score < OFF_TOPIC_SCORE:
+            warnings.append(Warning(code="off_topic", message=WARNING_CODES["off_topic"]))
+        if not empty and self._is_copy(analysis, rub):
+            warnings.append(Warning(code="copied_model_answer", message=WARNING_CODES["copied_model_answer"]))
         calibrated = None if self.calibration is None else round(self.calibration.apply(score), SCORE_DECIMALS)
         return GradeReport(
             rubric=RubricRef(id=rub.id, version=rub.version, title=rub.title),
@@ -234,6 +350,12 @@ class Grader:
             warnings=warnings,
             signature=self.signature(rub),
         )
+
+    def _is_copy(self, analysis: _Analysis, rubric: Rubric) -> bool:
+        text = analysis.text
+        answer = [text[s.start : s.end] for s in analysis.sentences]
+        model = [s for step in rubric.steps for c in step.criteria for s in rubric_sentences(c.model_answer)]
+        return copied_share(answer, model) >= COPIED_SHARE
 
     def signature(self, rubric: Rubric) -> str:
         """Everything that determines the numbers: version, rubric, backend and model, weights."""
@@ -253,6 +375,38 @@ class Grader:
             f"|max_chars:{c.max_answer_chars}"
             f"|calibration:{self.calibration.content_hash if self.calibration else 'none'}"
         )
+
+
+@dataclass(frozen=True, slots=True)
+class _Job:
+    """A batch record ready to analyse and score."""
+
+    id: str
+    source: str
+    rubric: Rubric
+    text: str
+    warnings: list[Warning]
+
+
+def _split_rows(vectors: np.ndarray, sizes: Sequence[int]) -> list[np.ndarray]:
+    """Consecutive row blocks of ``vectors``, one of each size."""
+    out, pos = [], 0
+    for size in sizes:
+        out.append(vectors[pos : pos + size])
+        pos += size
+    return out
+
+
+def _record_rubric(record: BatchRecord, default: Rubric | None) -> Rubric | str:
+    """The rubric a batch record is graded against, or why it has none (one line)."""
+    try:
+        if record.rubric:
+            return load_rubric(record.rubric)
+        if record.question and record.reference_answer:
+            return Rubric.from_reference(record.question, record.reference_answer)
+    except (MLSDGraderError, ValueError) as exc:
+        return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return default if default is not None else "no rubric: the record names none and no default rubric was given"
 
 
 def grade(answer: str | bytes, rubric: str | Path | Rubric, *, config: GraderConfig | None = None) -> GradeReport:

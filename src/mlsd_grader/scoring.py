@@ -27,12 +27,16 @@ __all__ = [
     "overall_score",
     "band_for",
     "SCORE_DECIMALS",
+    "OFF_TOPIC_SCORE",
 ]
 
 Band = Literal["strong_hire", "hire", "lean_no_hire", "no_hire"]
 
 # Reports round every score to this many decimals, so tiny float noise never changes the JSON bytes.
 SCORE_DECIMALS = 4
+# An answer scoring below this overall is flagged off_topic: the twelve off-topic texts of
+# tests/data/off_topic score at most 0.075 against any bundled rubric, the weakest real example 0.27.
+OFF_TOPIC_SCORE = 0.12
 # Feedback: a criterion below WEAK_CRITERION needs work; one at or above GOOD_CRITERION is praised.
 WEAK_CRITERION = 0.5
 GOOD_CRITERION = 0.75
@@ -94,8 +98,11 @@ def score_step(
     answer_vectors: np.ndarray | None,
     inputs: Sequence[CriterionInput],
     config: GraderConfig,
+    integrity: float = 1.0,
 ) -> StepScore:
-    """Score one step from its section (None when the answer has no section for it)."""
+    """Score one step from its section (None when the answer has no section for it); ``integrity`` (0-1:
+    the word-order factor times the keyword-stuffing factor, see ``integrity.py``) scales what coverage
+    and similarity earn."""
     kw_weight, sim_weight = config.weights
     results: list[CriterionScore] = []
     coverages: list[float] = []
@@ -114,7 +121,7 @@ def score_step(
             raw = sim if sim_weight > 0 else 0.0
         hits = [(a, find_anti_pattern(section, a)) for a in crit.anti_patterns] if section else []
         penalties = [AntiPatternHit(id=a.id, penalty=_r(a.weight), evidence=ev) for a, ev in hits if ev]
-        score = float(np.clip(raw + sum(a.weight for a, ev in hits if ev), 0.0, 1.0))
+        score = float(np.clip(integrity * raw + sum(a.weight for a, ev in hits if ev), 0.0, 1.0))
         coverages.append(coverage)
         sims.append(sim)
         raw_scores.append(score)
