@@ -1,7 +1,8 @@
 """The fast paths of the pipeline against slow, obvious references (as RapidFuzz tests its C++ code).
 
 Each speed-up of issue 6 must change no result: phrase look-up through the window index, the ASCII path
-of the canonical line, and pysbd running on kept compiled patterns.
+of the canonical line, pysbd running on kept compiled patterns, and the literal test before each
+content-cue search.
 """
 
 from __future__ import annotations
@@ -14,8 +15,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from rapidfuzz.distance import Levenshtein
 
+from conftest import EXAMPLES
 from mlsd_grader import text as text_module
+from mlsd_grader.cues import CONTENT_CUES
 from mlsd_grader.keywords import FUZZY_MIN_CHARS, FUZZY_TWO_EDITS_CHARS, SectionText
+from mlsd_grader.segmentation import required_literals
 from mlsd_grader.text import split_sentences, tokenize
 
 SETTINGS = settings(max_examples=int(os.environ.get("HYPOTHESIS_EXAMPLES", "60")), deadline=None)
@@ -90,7 +94,7 @@ def test_window_index_sees_typos_and_joined_spellings() -> None:
 
 
 @SETTINGS
-@given(line=st.text(alphabet=st.sampled_from(list("aBZz .\t\r!?'1")), max_size=40))
+@given(line=st.text(alphabet=st.sampled_from(list("aBZz .\t\r!?'1\u2013\u00e9\u00c9\u0130\u03a3\u03c3\u1e9e")), max_size=40))
 def test_canonical_line_equals_the_character_by_character_reference(line: str) -> None:
     assert text_module._canonical(line) == text_module._canonical_by_character(line)
 
@@ -133,3 +137,31 @@ def test_pysbd_on_kept_patterns_splits_as_plain_re(text: str) -> None:
         for module, shim in saved:
             module.re = shim  # type: ignore[attr-defined]
     assert fast == reference
+
+
+def test_required_literals_of_hand_written_patterns() -> None:
+    assert required_literals(re.compile(r"\bclarif|\bask\b")) == ("clarif", "ask")
+    assert required_literals(re.compile(r"\bmillions?\b|\bone-?hot|log[- ]?loss")) == ("million", "one", "log")
+    assert required_literals(re.compile(r"\bsupport (for|of)?|x(y|z)")) == ("support ", "x")
+    assert required_literals(re.compile(r"\b(daily|monthly) active|\bdau\b")) is None  # a group first
+    assert required_literals(re.compile(r"\bcase", re.IGNORECASE)) is None
+
+
+def test_no_content_cue_matches_a_sentence_without_its_literals() -> None:
+    """Over every sentence of the examples and a few edge cases, each cue that matches holds a literal."""
+    sentences = [
+        t[s.start : s.end].casefold()
+        for p in sorted(EXAMPLES.glob("*/*.md"))
+        for t in [p.read_text(encoding="utf-8")]
+        for s in split_sentences(t)
+    ]
+    sentences += ["support for ml objective", "multiclass one hot", "a/b test", "re-rank on-call ms"]
+    checked = 0
+    for cues in CONTENT_CUES.values():
+        for rx, _ in cues:
+            literals = required_literals(rx)
+            for sentence in sentences:
+                if rx.search(sentence):
+                    checked += 1
+                    assert literals is None or any(t in sentence for t in literals), (rx.pattern, sentence)
+    assert checked > 1000

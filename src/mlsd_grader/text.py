@@ -175,9 +175,11 @@ def _split_line(text: str, start: int, end: int, out: list[Span]) -> None:
 def _canonical(line: str) -> tuple[str, list[int]]:
     """The line lower-cased character by character with runs of spaces and tabs folded to one space,
     and for each of its characters the offset it came from."""
-    if not line.isascii():
+    if "\u03a3" in line or len(line.lower()) != len(line):
         return _canonical_by_character(line)
-    # ASCII: lower() of the whole line is lower() of each character; only blank runs need folding.
+    # lower() of a line is lower() of each of its characters but for the capital sigma (whose lower case
+    # depends on its place in a word) and characters whose lower case is longer (which change the
+    # length): without those, only the runs of blanks need folding.
     parts: list[str] = []
     origin: list[int] = []
     pos = 0
