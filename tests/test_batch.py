@@ -7,13 +7,19 @@ import csv
 import io
 import json
 import math
+import os
+import signal
+import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
 from conftest import EXAMPLES, TINY_RUBRIC, CountingEmbedder
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import mlsd_grader.grader as grader_module
 from mlsd_grader import Grader, Rubric
@@ -392,3 +398,75 @@ def test_progress_bar_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> Non
             bar.update(1)
         assert ("grading" in terminal.getvalue() and "2/4" in terminal.getvalue()) is shown
         assert shown or terminal.getvalue() == ""
+
+
+# ---------------------------------------------------------------- batch safety: killed runs
+
+
+def _complete_output(tmp_path: Path, fmt: str, ids: list[str]) -> tuple[tuple[str, ...], bytes]:
+    """The command line of a batch over one record per id, and its uninterrupted output."""
+    records = write_jsonl(tmp_path / "records.jsonl",
+                          *[{"id": i, "answer": (METRICS, DRIFT, "")[k % 3]} for k, i in enumerate(ids)])
+    out = tmp_path / f"out.{fmt}"
+    args = ("batch", str(records), "--rubric", "generic", "--backend", "none", "--format", fmt, "-o", str(out))
+    assert run(*args, "--force").exit_code == 0
+    return args, out.read_bytes()
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(ids=st.lists(st.text(alphabet='ab,"\n\r é', min_size=1, max_size=6), min_size=1, max_size=5, unique=True)
+       .filter(lambda ids: all(i.strip() for i in ids)),
+       fmt=st.sampled_from(["jsonl", "csv"]), cut=st.floats(0, 1))
+def test_resuming_from_any_prefix_gives_every_record_once(tmp_path: Path, ids: list[str], fmt: str,
+                                                          cut: float) -> None:
+    """A run killed at any byte leaves a prefix of its output: resuming keeps each complete line as it
+    was and grades the rest, so every record is in the file exactly once (ids holding quotes, commas
+    and line breaks included, which CSV writes as quoted fields spanning lines)."""
+    args, full = _complete_output(tmp_path, fmt, ids)
+    out = Path(args[-1])
+    out.write_bytes(full[: int(cut * len(full))])
+    again = run(*args)
+    assert again.exit_code == 0, again.output
+    assert "Traceback" not in again.output
+    resumed = out.read_bytes()
+    assert len(resumed) == len(full)
+    if fmt == "jsonl":
+        assert sorted(resumed.splitlines()) == sorted(full.splitlines())
+    else:
+        assert sorted(map(tuple, csv.reader(io.StringIO(resumed.decode(), newline="")))) == sorted(
+            map(tuple, csv.reader(io.StringIO(full.decode(), newline=""))))
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("fmt,kill_after", [("jsonl", 1), ("jsonl", 100), ("csv", 50)])
+def test_batch_killed_with_sigkill_resumes_without_loss_or_duplicates(tmp_path: Path, fmt: str,
+                                                                      kill_after: int) -> None:
+    """The real CLI in its own process, killed with SIGKILL once ``kill_after`` lines are out: what it
+    wrote is valid but for at most a partial last line, and a second run completes it."""
+    texts = [p.read_text(encoding="utf-8") for p in sorted(EXAMPLES.glob("*/*.md"))]
+    records = write_jsonl(tmp_path / "records.jsonl",
+                          *[{"id": f"a{k}", "answer": texts[k % len(texts)] + f"\nNote {k}."} for k in range(160)])
+    reference = tmp_path / f"reference.{fmt}"
+    args = ["batch", str(records), "--rubric", "generic", "--backend", "none", "--format", fmt, "--quiet"]
+    assert run(*args, "-o", str(reference)).exit_code == 0
+    out = tmp_path / f"out.{fmt}"
+    proc = subprocess.Popen([sys.executable, "-m", "mlsd_grader", *args, "-o", str(out)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    while proc.poll() is None and time.monotonic() < deadline:
+        if out.exists() and out.read_bytes().count(b"\n") >= kill_after + (fmt == "csv"):
+            break
+        time.sleep(0.005)
+    assert proc.poll() is None, "the batch finished before it could be killed: give it more records"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    written = out.read_bytes()
+    complete = written[: written.rfind(b"\n") + 1].decode("utf-8")
+    want = reference.read_text(encoding="utf-8").splitlines(keepends=True)
+    got = complete.splitlines(keepends=True)
+    assert kill_after <= len(got) - (fmt == "csv") < len(want)
+    assert got == want[: len(got)]  # every complete line is a finished, valid result, in input order
+    again = run(*args, "-o", str(out))
+    assert again.exit_code == 0, again.output
+    assert out.read_text(encoding="utf-8") == reference.read_text(encoding="utf-8")

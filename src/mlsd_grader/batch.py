@@ -375,6 +375,14 @@ def count_records(inputs: Sequence[str]) -> int:
 # ---------------------------------------------------------------- output
 
 
+def _csv_line(row: Sequence[str]) -> str:
+    """One CSV row as the output writes it: RFC 4180 line ends (CRLF), so that the csv module quotes a
+    field holding a lone carriage return as well as one holding a line feed."""
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\r\n").writerow(row)
+    return buffer.getvalue()
+
+
 class ResultWriter:
     """Writes one line (or CSV row) per result and flushes it, so a killed run loses at most one line."""
 
@@ -386,9 +394,7 @@ class ResultWriter:
             self._put(CSV_COLUMNS)
 
     def _put(self, row: Sequence[str]) -> None:
-        buffer = io.StringIO()
-        csv.writer(buffer, lineterminator="\n").writerow(row)
-        self.stream.write(buffer.getvalue())
+        self.stream.write(_csv_line(row))
         self.stream.flush()
 
     def write(self, result: BatchResult) -> None:
@@ -423,7 +429,10 @@ def _resume_entries(path: Path, text: str, fmt: OutputFormat) -> list[tuple[Batc
             except (ValueError, TypeError, KeyError, AttributeError):
                 raise OutputWriteError(hint.format(f"line {number} is not a batch result")) from None
         return entries
-    rows = list(csv.reader(io.StringIO(text, newline="")))
+    try:
+        rows = list(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error as exc:
+        raise OutputWriteError(hint.format(f"it is not CSV ({exc})")) from None
     if not rows:
         return entries
     if tuple(rows[0]) != CSV_COLUMNS:
@@ -435,9 +444,7 @@ def _resume_entries(path: Path, text: str, fmt: OutputFormat) -> list[tuple[Batc
             summary = BatchSummary.from_csv_row(row)
         except ValueError:
             raise OutputWriteError(hint.format(f"row {number} is not a batch result")) from None
-        buffer = io.StringIO()
-        csv.writer(buffer, lineterminator="\n").writerow(row)
-        entries.append((summary, buffer.getvalue()))
+        entries.append((summary, _csv_line(row)))
     return entries
 
 
@@ -453,10 +460,25 @@ def _replace_contents(path: Path, text: str) -> None:
         raise
 
 
+def _complete_end(data: bytes, fmt: OutputFormat) -> int:
+    """Where the last complete line of an output ends (0 if none). A JSONL line never holds a line break;
+    a CSV row may, inside a quoted field, so a CSV row ends at a line break after an even number of
+    quote characters (a quote inside a field is written doubled)."""
+    if fmt == "jsonl":
+        return data.rfind(b"\n") + 1
+    end, quotes, pos = 0, 0, 0
+    while (nl := data.find(b"\n", pos)) >= 0:
+        quotes += data.count(b'"', pos, nl)
+        pos = nl + 1
+        if quotes % 2 == 0:
+            end = pos
+    return end
+
+
 def _prepare_resume(path: Path, fmt: OutputFormat) -> list[BatchSummary]:
     """Keep an earlier run's graded entries; drop its failures (graded again) and a partial last line."""
     data = path.read_bytes()
-    complete = data[: data.rfind(b"\n") + 1]
+    complete = data[: _complete_end(data, fmt)]
     try:
         text = complete.decode("utf-8")
     except UnicodeDecodeError:
@@ -464,7 +486,7 @@ def _prepare_resume(path: Path, fmt: OutputFormat) -> list[BatchSummary]:
     entries = _resume_entries(path, text, fmt)
     kept = [(s, line) for s, line in entries if s.error is None]
     if len(kept) < len(entries):
-        header = (",".join(CSV_COLUMNS) + "\n") if fmt == "csv" and entries else ""
+        header = _csv_line(CSV_COLUMNS) if fmt == "csv" and entries else ""
         _replace_contents(path, header + "".join(line for _, line in kept))
     elif len(complete) < len(data):
         os.truncate(path, len(complete))  # a killed run's partial last line
