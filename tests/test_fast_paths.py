@@ -11,11 +11,12 @@ import os
 import re
 import sys
 
+import pysbd
+from conftest import EXAMPLES
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from rapidfuzz.distance import Levenshtein
 
-from conftest import EXAMPLES
 from mlsd_grader import text as text_module
 from mlsd_grader.cues import CONTENT_CUES
 from mlsd_grader.keywords import FUZZY_MIN_CHARS, FUZZY_TWO_EDITS_CHARS, SectionText
@@ -165,3 +166,32 @@ def test_no_content_cue_matches_a_sentence_without_its_literals() -> None:
                     checked += 1
                     assert literals is None or any(t in sentence for t in literals), (rx.pattern, sentence)
     assert checked > 1000
+
+
+_PIECES = ["Yes.", "yes.", "It works.", "e.g. this", "Mr. Smith", "ok!", "a. b.", "v2.1 ships", "x", "..."]
+
+
+@SETTINGS
+@given(
+    text=st.lists(
+        st.tuples(st.sampled_from(_PIECES), st.sampled_from([" ", "  ", "\u00a0", "\t", "\u2003 ", ""])),
+        max_size=10,
+    ).map(lambda parts: "".join(p + sep for p, sep in parts))
+)
+def test_sentence_spans_by_find_equal_pysbds_spans_by_regex(text: str) -> None:
+    """Repeated sentences (which must not take an earlier span twice) and every kind of blank after them."""
+    ours = [str(s) for s in text_module._Segmenter(language="en", clean=False).segment(text)]
+    assert ours == [str(s) for s in pysbd.Segmenter(language="en", clean=False).segment(text)]
+
+
+def test_sentence_spans_by_find_on_every_example_line() -> None:
+    lines = [
+        line
+        for p in sorted(EXAMPLES.glob("*/*.md"))
+        for line in p.read_text(encoding="utf-8").splitlines()
+        if text_module._INNER_END.search(line)
+    ]
+    ours, plain = text_module._Segmenter(language="en", clean=False), pysbd.Segmenter(language="en", clean=False)
+    assert len(lines) > 100
+    for line in lines:
+        assert [str(s) for s in ours.segment(line)] == [str(s) for s in plain.segment(line)], line
