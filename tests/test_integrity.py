@@ -1,0 +1,116 @@
+"""The integrity checks one by one: function-word patterns, recurring word pairs, keyword density.
+
+Hand-computable cases first, then the guard that matters most: no real answer in the repository is
+taken for word salad, and long shuffled answers are.
+"""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+import yaml
+from conftest import EXAMPLES, ROOT
+
+from mlsd_grader.integrity import (
+    MIN_EXPECTED_REPEATS,
+    ORDER_FLUENT_Z,
+    ORDER_SALAD_Z,
+    anomaly_rate,
+    fluency_factor,
+    order_score,
+    stuffing_factor,
+)
+
+LINE = "we train the model on clicks and rank the feed by the score of the model"
+
+
+def shuffled_within_lines(text: str, seed: int) -> str:
+    rng = random.Random(seed)
+    out = []
+    for line in text.split("\n"):
+        words = line.split()
+        if not line.lstrip().startswith("#"):
+            rng.shuffle(words)
+        out.append(" ".join(words))
+    return "\n".join(out)
+
+
+def real_answers() -> dict[str, str]:
+    texts = {str(p.relative_to(ROOT)): p.read_text(encoding="utf-8") for p in sorted(EXAMPLES.glob("*/*.md"))}
+    texts |= {str(p.relative_to(ROOT)): p.read_text(encoding="utf-8")
+              for p in sorted((ROOT / "tests" / "heldout").glob("*.md"))}
+    for path in sorted((ROOT / "tests" / "gold" / "segmentation").glob("*.yaml")):
+        gold = yaml.safe_load(path.read_text(encoding="utf-8"))
+        texts[str(path.relative_to(ROOT))] = "\n\n".join(
+            (f"## {s['heading']}\n" if s.get("heading") else "") + s["body"] for s in gold["segments"])
+    return texts
+
+
+def test_anomaly_rate_by_hand() -> None:
+    assert anomaly_rate("the of") == (1.0, 1)  # a determiner before a preposition
+    assert anomaly_rate("The model of the user") == (0.0, 3)  # the, of, the: all followed as English allows
+    assert anomaly_rate("the model of were") == (0.5, 2)  # "of were": a preposition before an auxiliary
+    assert anomaly_rate("we they") == (1.0, 1)  # two pronouns
+    assert anomaly_rate("graph embeddings") == (0.0, 0)
+
+
+def test_order_score_needs_three_words() -> None:
+    assert order_score("two words") == (0.0, 0.0)
+    assert order_score("## a heading only\n\n") == (0.0, 0.0)
+
+
+def test_recurring_pairs_in_order_against_the_same_words_shuffled() -> None:
+    text = "\n".join([LINE] * 12)
+    z, expected = order_score(text)
+    assert expected >= MIN_EXPECTED_REPEATS and z > ORDER_FLUENT_Z
+    assert fluency_factor(text) == 1.0
+    salad = shuffled_within_lines(text, seed=3)
+    z_salad, expected_salad = order_score(salad)
+    assert expected_salad >= MIN_EXPECTED_REPEATS and z_salad < ORDER_SALAD_Z
+    assert fluency_factor(salad) == 0.0
+
+
+def test_order_score_ignores_case_spacing_and_headings() -> None:
+    text = "\n".join([LINE] * 12)
+    assert order_score(text.upper()) == order_score(text)
+    assert order_score(text.replace(" ", "  \t")) == order_score(text)
+    assert order_score("## Model\n" + text + "\n### Serving the model of the feed") == order_score(text)
+
+
+def test_order_score_is_deterministic() -> None:
+    text = shuffled_within_lines("\n".join([LINE] * 12), seed=1)
+    assert len({order_score(text) for _ in range(3)}) == 1
+
+
+def test_short_answers_are_not_judged_by_word_order() -> None:
+    """A shuffled short answer leaves too little evidence: the pair view says nothing (factor from it 1)."""
+    salad = shuffled_within_lines(LINE + "\n" + LINE, seed=0)
+    _, expected = order_score(salad)
+    assert expected < MIN_EXPECTED_REPEATS
+    assert fluency_factor(salad) == 1.0  # and too few function words for the pattern view
+
+
+@pytest.mark.parametrize("name", sorted(real_answers()))
+def test_no_real_answer_is_taken_for_word_salad(name: str) -> None:
+    assert fluency_factor(real_answers()[name]) == 1.0
+
+
+def test_long_shuffled_answers_are_word_salad() -> None:
+    """Every strong answer long enough for the pair view, shuffled with three seeds, loses at least half
+    its integrity factor (bench/word_order.py has the distribution over ten seeds)."""
+    judged = 0
+    for path in sorted(EXAMPLES.glob("*/strong*.md")) + sorted((ROOT / "tests" / "heldout").glob("*.md")):
+        for seed in range(3):
+            salad = shuffled_within_lines(path.read_text(encoding="utf-8"), seed)
+            if order_score(salad)[1] >= MIN_EXPECTED_REPEATS:
+                judged += 1
+                assert fluency_factor(salad) <= 0.5, (path, seed)
+    assert judged >= 20
+
+
+def test_stuffing_factor_by_hand() -> None:
+    assert stuffing_factor(0.2) == 1.0
+    assert stuffing_factor(0.575) == pytest.approx(0.5)
+    assert stuffing_factor(0.9) == 0.0
+
