@@ -121,6 +121,23 @@ def test_canonical_line_equals_the_character_by_character_reference(line: str) -
     ).map(" ".join)
 )
 def test_pysbd_on_kept_patterns_splits_as_plain_re(text: str) -> None:
+    assert _split_with_and_without_the_stand_in(text)
+
+
+def test_pysbd_on_kept_patterns_on_every_example_line() -> None:
+    """pysbd with the stand-in for ``re`` (kept patterns, skipped when a character they need is missing)
+    against pysbd on ``re`` itself, over every example line, as written and upper-cased."""
+    lines = [
+        line
+        for p in sorted(EXAMPLES.glob("*/*.md"))
+        for line in p.read_text(encoding="utf-8").splitlines()
+        if text_module._INNER_END.search(line)
+    ]
+    assert len(lines) > 100
+    assert _split_with_and_without_the_stand_in("\n".join(lines + [line.upper() for line in lines]))
+
+
+def _split_with_and_without_the_stand_in(text: str) -> bool:
     patched = [
         m
         for name, m in sys.modules.items()
@@ -137,7 +154,17 @@ def test_pysbd_on_kept_patterns_splits_as_plain_re(text: str) -> None:
     finally:
         for module, shim in saved:
             module.re = shim  # type: ignore[attr-defined]
-    assert fast == reference
+    return fast == reference
+
+
+def test_mandatory_characters_of_hand_written_patterns() -> None:
+    assert text_module._pattern(r"(?<=\s)\.(?=(\s|:\d+))", 0)[1] == (".",)  # lookahead: one branch has none
+    assert text_module._pattern(r"ab|ac", 0)[1] == ("a",)  # what every branch needs
+    assert text_module._pattern(r"x?y+z*(?!q)", 0)[1] == ("y",)  # optional parts and negative lookarounds
+    assert text_module._pattern(r"(?<=P∯M)∯", 0)[1] == ("M", "P", "∯")
+    assert text_module._pattern(r"abc", re.IGNORECASE)[1] == ()  # ignoring case, "k" also matches the Kelvin sign
+    assert text_module._pattern(r"(?i:k)x", 0)[1] == ("x",)
+    assert text_module._pattern(re.compile(r"\d+\.\d"), 0)[1] == (".",)
 
 
 def test_required_literals_of_hand_written_patterns() -> None:
