@@ -346,13 +346,21 @@ _CUES: dict[str, list[tuple[re.Pattern[str], float, tuple[str, ...] | None]]] = 
 }
 
 
+# The same cues in one list of (step index, pattern, weight), with each literal beside the cue it lets
+# through, and the cues that have no literals: a sentence is tested for all literals in one pass.
+_FLAT_CUES = [(i, rx, w) for i, step in enumerate(STEPS) for rx, w, _ in _CUES[step]]
+_LITERAL_OF_CUE = [(t, k) for k, lits in enumerate(c[2] for step in STEPS for c in _CUES[step]) if lits for t in lits]
+_UNFILTERED_CUES = frozenset(k for k, c in enumerate(c for step in STEPS for c in _CUES[step]) if c[2] is None)
+
+
 def _cue_scores(sentence: str) -> np.ndarray:
     low = " ".join(sentence.casefold().split())
-    out = np.zeros(len(STEPS), dtype=np.float64)
-    for i, step in enumerate(STEPS):
-        out[i] = sum(
-            w for rx, w, lits in _CUES[step] if (lits is None or any(t in low for t in lits)) and rx.search(low)
-        )
+    matched: list[list[float]] = [[] for _ in STEPS]
+    for k in sorted(_UNFILTERED_CUES.union([k for t, k in _LITERAL_OF_CUE if t in low])):
+        i, rx, w = _FLAT_CUES[k]
+        if rx.search(low):
+            matched[i].append(w)
+    out = np.array([sum(weights) for weights in matched], dtype=np.float64)  # in cue order, as before
     lead = _LEAD_IN.match(sentence)
     if lead:
         for step in classify_heading(lead.group("topic"))[0][:1]:
