@@ -138,6 +138,7 @@ class SectionText:
         self._by_letters = _WindowIndex()
         # Spans found per phrase: scoring and the integrity checks look up the same phrases.
         self._found: dict[str, list[tuple[int, int]]] = {}
+        self._negated: dict[tuple[int, int], bool] = {}
         for start, end in self.regions:
             self._break_starts.append(start)
             self._break_ends.append(start)
@@ -206,6 +207,12 @@ class SectionText:
 
     def is_negated(self, start: int, end: int) -> bool:
         """Whether the mention at [start, end) sits in a clause that negates it."""
+        negated = self._negated.get((start, end))
+        if negated is None:  # the stuffing check and each concept ask about the same mentions
+            negated = self._negated[(start, end)] = self._is_negated(start, end)
+        return negated
+
+    def _is_negated(self, start: int, end: int) -> bool:
         text = self.text
         k = bisect.bisect_right(self._break_ends, start)
         clause_start = self._break_ends[k - 1] if k else 0
