@@ -164,7 +164,9 @@ def test_mandatory_characters_of_hand_written_patterns() -> None:
     assert text_module._pattern(r"(?<=P∯M)∯", 0)[1] == ("M", "P", "∯")
     assert text_module._pattern(r"abc", re.IGNORECASE)[1] == ()  # ignoring case, "k" also matches the Kelvin sign
     assert text_module._pattern(r"(?i:k)x", 0)[1] == ("x",)
-    assert text_module._pattern(re.compile(r"\d+\.\d"), 0)[1] == (".",)
+    assert text_module._pattern(re.compile(r"\d+\.\d"), 0)[1] == (".", text_module._A_DIGIT)
+    assert text_module._pattern(r"\s\d{1,2}(?=\.\s)|(?<=\s-)\d(?=\.\))", 0)[1] == (".", text_module._A_DIGIT)
+    assert text_module._pattern(r"\d?x", 0)[1] == ("x",)
 
 
 def test_required_literals_of_hand_written_patterns() -> None:

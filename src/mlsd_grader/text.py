@@ -78,13 +78,22 @@ def _compiled(pattern: str | re.Pattern[str], flags: int) -> re.Pattern[str]:
     return re.compile(pattern, flags)
 
 
+# Stands for "some decimal digit" among the characters a pattern needs (``\d``, pysbd's lists and numbers).
+_A_DIGIT = r"\d"
+_DIGIT = re.compile(_A_DIGIT)
+
+
 def _mandatory_characters(items: Any) -> set[str]:
     """Characters that every match of a parsed (sub)pattern contains: its literals outside optional
-    parts, alternatives (but for those all branches share) and negative lookarounds."""
+    parts, alternatives (but for those all branches share) and negative lookarounds; and _A_DIGIT
+    where it needs a ``\d``."""
     out: set[str] = set()
     for op, av in items:
         if op is _sre.LITERAL:
             out.add(chr(av))
+        elif op is _sre.IN:
+            if av == [(_sre.CATEGORY, _sre.CATEGORY_DIGIT)]:
+                out.add(_A_DIGIT)
         elif op is _sre.SUBPATTERN:
             if not av[1] & re.IGNORECASE:  # (?i:...) matches other letters
                 out |= _mandatory_characters(av[3])
@@ -119,7 +128,8 @@ class _PysbdPatterns:
     all again, 40% of sentence splitting (measured on a 5,000-word answer). Here they are kept. And most
     of its rules cannot apply to a given line (a placeholder, a parenthesis or a digit the pattern needs
     is not in it: four calls in five over the examples): a pattern is only run on a string that holds
-    every character it needs, otherwise the result of no match is returned at once.
+    every character it needs (and a digit if it needs one), otherwise the result of no match is
+    returned at once.
     """
 
     def __getattr__(self, name: str) -> Any:
@@ -129,7 +139,7 @@ class _PysbdPatterns:
     def _compiled(pattern: str | re.Pattern[str], flags: int, string: str) -> re.Pattern[str] | None:
         compiled, needed = _pattern(pattern, flags)
         for ch in needed:
-            if ch not in string:
+            if (_DIGIT.search(string) is None) if ch == _A_DIGIT else (ch not in string):
                 return None
         return compiled
 
