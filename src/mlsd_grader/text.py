@@ -84,7 +84,7 @@ _DIGIT = re.compile(_A_DIGIT)
 
 
 def _mandatory_characters(items: Any) -> set[str]:
-    """Characters that every match of a parsed (sub)pattern contains: its literals outside optional
+    r"""Characters that every match of a parsed (sub)pattern contains: its literals outside optional
     parts, alternatives (but for those all branches share) and negative lookarounds; and _A_DIGIT
     where it needs a ``\d``."""
     out: set[str] = set()
