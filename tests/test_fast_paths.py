@@ -229,3 +229,26 @@ def test_our_segmenter_on_every_example_line() -> None:
     assert len(lines) > 100
     for line in lines + [line.upper() for line in lines]:
         assert [str(s) for s in ours.segment(line)] == [str(s) for s in plain.segment(line)], line
+
+
+def test_cue_scores_equal_searching_every_cue() -> None:
+    """The step-cue scores with the literal pre-filter against searching every cue of every step."""
+    import numpy as np
+
+    from mlsd_grader import segmentation
+
+    def reference(sentence: str) -> np.ndarray:
+        low = " ".join(sentence.casefold().split())
+        out = np.array([sum(w for rx, w in CONTENT_CUES[step] if rx.search(low)) for step in segmentation.STEPS],
+                       dtype=np.float64)
+        lead = segmentation._LEAD_IN.match(sentence)
+        if lead:
+            for step in segmentation.classify_heading(lead.group("topic"))[0][:1]:
+                out[segmentation.STEPS.index(step)] += segmentation.LEAD_IN_CUE
+        return np.minimum(out, 2.0) / 2.0
+
+    texts = [p.read_text(encoding="utf-8") for p in sorted(EXAMPLES.glob("*/*.md"))]
+    sentences = [t[s.start : s.end] for t in texts for s in split_sentences(t)]
+    assert len(sentences) > 500
+    for sentence in sentences + [s.upper() for s in sentences[:100]]:
+        assert np.array_equal(segmentation._cue_scores(sentence), reference(sentence)), sentence
