@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, default=10)
     args = parser.parse_args(argv)
     from mlsd_grader.integrity import (
-        MIN_EXPECTED_REPEATS,
+        MIN_EXPECTED_BIGRAMS,
         MIN_FUNCTION_WORDS,
         anomaly_rate,
         fluency_factor,
@@ -88,14 +88,14 @@ def main(argv: list[str] | None = None) -> int:
     for name, texts in (("real", real), ("shuffled", fake)):
         rates = sorted(((r, k) for k, t in texts.items() for r, n in [anomaly_rate(t)] if n >= MIN_FUNCTION_WORDS),
                        reverse=name == "real")
-        scores = sorted(((z, k) for k, t in texts.items() for z, e in [order_score(t)] if e >= MIN_EXPECTED_REPEATS),
+        scores = sorted(((z, k) for k, t in texts.items() for z, e in [order_score(t)] if e >= MIN_EXPECTED_BIGRAMS),
                         reverse=name == "shuffled")
         factors = [fluency_factor(t) for t in texts.values()]
         worst = "highest" if name == "real" else "lowest"
         print(f"{name}: {len(texts)} texts")
         print(f"  function-word anomaly rate, {len(rates)} judged; {worst}: {extremes(rates)}")
         best = "lowest" if name == "real" else "highest"
-        print(f"  word-pair order z, {len(scores)} judged; {best}: {extremes(scores)}")
+        print(f"  English word-pair z, {len(scores)} judged; {best}: {extremes(scores)}")
         print(f"  fluency factor: {sum(f < 1 for f in factors)} under 1, {sum(f <= 0.5 for f in factors)} at most 0.5, "
               f"{sum(f == 0 for f in factors)} at 0")
     return 0

@@ -155,8 +155,7 @@ def test_shuffled_words_lose_most_of_the_score(real_grader: Grader, rubric_id: s
     text = strong_answer(rubric_id)
     original = real_grader.grade(text, rubric_id).score
     ratios = [real_grader.grade(shuffled_within_lines(text, seed), rubric_id).score / original for seed in range(3)]
-    # Measured per variant: 26 of 33 at most 0.7 (docs/robustness.md); the mean holds for every rubric.
-    assert sum(ratios) / len(ratios) <= 0.7, ratios
+    assert max(ratios) <= 0.7, ratios
 
 
 @integration
