@@ -199,7 +199,8 @@ def test_no_content_cue_matches_a_sentence_without_its_literals() -> None:
 
 _PIECES = ["Yes.", "yes.", "It works.", "e.g. this", "Mr. Smith", "ok!", "a. b.", "v2.1 ships", "x", "...",
            "Co. ltd", "compute co", "No. 5", "st. louis", "first.", "\u017ft. x", "\u212ay. y", "\u0131d. z",
-           "Fig. 3", "fig 3.", "u.s. users", "exg. q", "i.e. so", "vs. them", "etc. and"]
+           "Fig. 3", "fig 3.", "u.s. users", "exg. q", "i.e. so", "vs. them", "etc. and", "al. et", "Ph.D. thesis",
+           "dr.philos. x", "D.Phil. y", "Jan. 5", "approx. 3", "Inc. now", "e.g no period", "ph.d", "U.S"]
 
 
 @SETTINGS
@@ -216,6 +217,24 @@ def test_our_segmenter_splits_as_plain_pysbd(text: str) -> None:
     sign, dotless i)."""
     ours = [str(s) for s in text_module._segmenter().segment(text)]
     assert ours == [str(s) for s in pysbd.Segmenter(language="en", clean=False).segment(text)]
+
+
+def test_abbreviations_found_from_periods_equal_testing_each() -> None:
+    """On ASCII lines, the abbreviations found from the line's periods are those that testing each of
+    pysbd's abbreviations in turn lets through."""
+    abbreviations = [a.strip() for a in pysbd.lang.english.English.Abbreviation.ABBREVIATIONS]
+
+    def reference(lowered: str) -> set[str]:
+        return {a for a in abbreviations if a in lowered
+                and not (re.fullmatch("[a-z]+", a) and a + "." not in lowered)}
+
+    lines = [line.lower() for p in sorted(EXAMPLES.glob("*/*.md")) for line in p.read_text(encoding="utf-8").splitlines()]
+    lines += [piece.lower() for piece in _PIECES if piece.isascii()] + [" ".join(_PIECES).lower(), ".", "", "al."]
+    lines += [a + "." for a in abbreviations] + ["x " + a + ". y" for a in abbreviations] + abbreviations
+    assert any(reference(line) for line in lines)
+    for line in lines:
+        if line.isascii():
+            assert text_module._ENGLISH_ABBREVIATIONS.passing(line) == reference(line), line
 
 
 def test_our_segmenter_on_every_example_line() -> None:
