@@ -57,9 +57,17 @@ def test_anomaly_rate_by_hand() -> None:
     assert anomaly_rate("graph embeddings") == (0.0, 0)
 
 
-def test_order_score_needs_three_words() -> None:
+def test_order_score_needs_three_words_and_a_pair() -> None:
     assert order_score("two words") == (0.0, 0.0)
     assert order_score("## a heading only\n\n") == (0.0, 0.0)
+    assert order_score("A\nA\nA") == (0.0, 0.0)  # three words, but no two on one line
+    assert order_score("-- ** ##\n... !!") == (0.0, 0.0)  # no letters
+
+
+def test_order_score_of_words_english_lacks() -> None:
+    """Words outside the English counts are kept in place but never make a known pair."""
+    z, expected = order_score("qzxv wbrp ktrl\nplmq ghyt")
+    assert expected == 0.0 and z == 0.0
 
 
 def test_english_pairs_in_order_against_the_same_words_shuffled() -> None:

@@ -219,6 +219,8 @@ def order_score(text: str) -> tuple[float, float]:
     local = np.where(pairs >= 0, np.searchsorted(vocabulary, pairs), len(vocabulary))
     first, last = local[:, 0], local[:, 1]
     same_line = lines[1:] == lines[:-1]
+    if not same_line.any():  # one word a line: no pair to judge
+        return 0.0, 0.0
     # Row 0 is the answer's own order; each further row a random order within each line, all rows at once:
     # sorting line number + a random key in [0, 1) keeps every word in its line and shuffles within it.
     keys = np.random.default_rng(ORDER_SEED).random((ORDER_SHUFFLES, n))
