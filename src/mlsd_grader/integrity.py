@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import importlib.util
 import re
+from array import array
 from functools import lru_cache
 from pathlib import Path
 from typing import NamedTuple
@@ -144,26 +145,43 @@ class EnglishBigrams(NamedTuple):
 
 @lru_cache(maxsize=1)
 def english_bigrams() -> EnglishBigrams:
-    """symspellpy's word and word-pair counts, read once per process (about 0.25 s). The package is
-    found without importing it: only its data files are used."""
+    """symspellpy's word and word-pair counts, read once per process (about 0.3 s, 4 MB kept). The
+    package is found without importing it: only its data files are used. The files are read a line at
+    a time into compact arrays (reading them whole made 40 MB of short-lived strings), and only the
+    19,792 words that begin or end a pair get an id: any other word never makes a known pair."""
     spec = importlib.util.find_spec("symspellpy")
     if spec is None or spec.origin is None:  # pragma: no cover - a declared dependency
         raise ImportError("symspellpy is not installed; it holds the English word-pair counts")
     folder = Path(spec.origin).parent
-    unigrams = (folder / _UNIGRAMS).read_text(encoding="utf-8").split()
-    ids = {word: k for k, word in enumerate(unigrams[0::2])}
-    log_counts = np.log(np.array(unigrams[1::2], dtype=np.float64))
-    log_total = float(np.log(np.exp(log_counts).sum()))
-    pairs = (folder / _BIGRAMS).read_text(encoding="utf-8").split()
-    first = np.array([ids.get(w, -1) for w in pairs[0::3]], dtype=np.int64)
-    second = np.array([ids.get(w, -1) for w in pairs[1::3]], dtype=np.int64)
-    log_pair = np.log(np.array(pairs[2::3], dtype=np.float64))
-    known = (first >= 0) & (second >= 0)
-    first, second, log_pair = first[known], second[known], log_pair[known]
-    pmi = log_pair - log_counts[first] - log_counts[second] + log_total
+    row_of: dict[str, int] = {}
+    counts = array("d")
+    with (folder / _UNIGRAMS).open(encoding="utf-8") as lines:
+        for line in lines:
+            word, count = line.split()
+            row_of[word] = len(counts)
+            counts.append(float(count))
+    log_counts = np.log(np.frombuffer(counts))
+    log_total = float(np.log(np.frombuffer(counts).sum()))
+    ids: dict[str, int] = {}
+    rows = array("q")  # each word id's row in the word counts
+    pair_ids = array("q")  # first and second word ids, alternating
+    pair_counts = array("d")
+    with (folder / _BIGRAMS).open(encoding="utf-8") as lines:
+        for line in lines:
+            first_word, second_word, count = line.split()
+            if first_word in row_of and second_word in row_of:
+                for word in (first_word, second_word):
+                    if word not in ids:
+                        ids[word] = len(rows)
+                        rows.append(row_of[word])
+                    pair_ids.append(ids[word])
+                pair_counts.append(float(count))
+    first, second = np.frombuffer(pair_ids, dtype=np.int64).reshape(-1, 2).T
+    word_log_counts = log_counts[np.frombuffer(rows, dtype=np.int64)]
+    pmi = np.log(np.frombuffer(pair_counts)) - word_log_counts[first] - word_log_counts[second] + log_total
     order = np.lexsort((second, first))
     starts = np.searchsorted(first[order], np.arange(len(ids) + 1))
-    return EnglishBigrams(ids, starts, second[order], np.maximum(pmi[order], 0.0))
+    return EnglishBigrams(ids, starts, second[order].copy(), np.maximum(pmi[order], 0.0))
 
 
 def _pair_tables(english: EnglishBigrams, vocabulary: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
