@@ -10,7 +10,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Protocol, TypeVar, get_args
+from typing import Any, Protocol, TypeVar, cast, get_args
 
 import click
 import yaml
@@ -169,7 +169,8 @@ def _labelled_scores(labelled: str, config: GraderConfig) -> tuple[Grader, list[
     with click.progressbar(grade_labelled(grader, records), length=len(records), label="grading",
                            file=sys.stderr, show_pos=True) as bar:
         raw = list(bar)
-    return grader, raw, human_scale([r.score for r in records], [r.max_score for r in records])
+    scores = cast(list[float], [r.score for r in records])  # read_labelled refuses a record without a score
+    return grader, raw, human_scale(scores, [r.max_score for r in records])
 
 
 @cli.command()

@@ -86,7 +86,7 @@ class SentenceTransformerEmbedder:
             from sentence_transformers import SentenceTransformer
             from transformers.utils import logging as hf_logging
 
-            hf_logging.disable_progress_bar()
+            hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
             self._model: Any = SentenceTransformer(path, device="cpu")
         except Exception as exc:  # any failure to load is one clear error for the user
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

@@ -22,7 +22,7 @@ __all__ = [
 ]
 
 # Bumped on any breaking change of the JSON report; see CHANGELOG.md.
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION: Literal["1"] = "1"
 
 # Every warning a report can carry, with what it means (docs/report.md repeats this table).
 WARNING_CODES: dict[str, str] = {

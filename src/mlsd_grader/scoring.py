@@ -135,7 +135,10 @@ def score_step(
             )
         )
     weights = np.array([i.criterion.weight for i in inputs], dtype=np.float64)
-    mean = lambda xs: float(np.dot(weights, xs) / weights.sum())  # noqa: E731
+
+    def mean(xs: Sequence[float]) -> float:
+        return float(np.dot(weights, xs) / weights.sum())
+
     return StepScore(
         id=step.id,
         title=step_title(step.id),

@@ -462,8 +462,8 @@ def segment_text(
         steps, _, soft = regions[owner[t]]
         if soft and any(boundary[u] == 1 for u in range(t, 0, -1) if owner[u] == owner[t]):
             continue  # a soft label's hint ends with its paragraph
-        for step in steps:
-            scores[t, STEPS.index(step)] += LABEL_PRIOR if soft else HEADING_PRIOR
+        for label_step in steps:
+            scores[t, STEPS.index(label_step)] += LABEL_PRIOR if soft else HEADING_PRIOR
     path = _viterbi(scores, boundary) if n else []
     posterior = np.exp((content - content.max(axis=1, keepdims=True)) * POSTERIOR_SHARPNESS)
     posterior /= posterior.sum(axis=1, keepdims=True)

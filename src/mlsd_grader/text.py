@@ -211,7 +211,7 @@ class _AbbreviationTable:
 _ENGLISH_ABBREVIATIONS = _AbbreviationTable(English.Abbreviation.ABBREVIATIONS)
 
 
-class _AbbreviationReplacer(English.AbbreviationReplacer):  # type: ignore[misc,name-defined]
+class _AbbreviationReplacer(English.AbbreviationReplacer):  # type: ignore[misc]
     """pysbd's abbreviation pass for English, skipping each abbreviation that no period follows.
 
     pysbd looks up each of its 188 abbreviations that occurs in a line as a substring ("co" in
