@@ -301,7 +301,7 @@ def keyword_density(section: SectionText, phrases: list[str]) -> float:
     total = sum(len(_WORD.findall(section.text, a, b)) for a, b in section.regions)
     if total < 10:
         return 0.0
-    covered = sum(len(_WORD.findall(e.text)) for e in section.positive_evidence(phrases))
+    covered = sum(len(_WORD.findall(section.text, s, e)) for s, e in section.positive_spans(phrases))
     return covered / total
 
 

@@ -226,8 +226,9 @@ class SectionText:
         after = " ".join(text[end:clause_end].split())
         return bool(_NEGATED_AFTER.match(after.replace("\u2019", "'")))
 
-    def positive_evidence(self, phrases: Iterable[str]) -> list[Evidence]:
-        """Non-negated mentions of any of ``phrases``, in text order, overlapping spans merged."""
+    def positive_spans(self, phrases: Iterable[str]) -> list[tuple[int, int]]:
+        """Spans of the non-negated mentions of any of ``phrases``, in text order, overlapping spans
+        merged."""
         spans: set[tuple[int, int]] = set()
         for phrase in phrases:
             spans.update(self.occurrences(phrase))
@@ -237,7 +238,11 @@ class SectionText:
                 continue
             if not self.is_negated(s, e):
                 kept.append((s, e))
-        return [Evidence(text=self.text[s:e], start=s, end=e) for s, e in kept]
+        return kept
+
+    def positive_evidence(self, phrases: Iterable[str]) -> list[Evidence]:
+        """The non-negated mentions of any of ``phrases`` as evidence (see positive_spans)."""
+        return [Evidence(text=self.text[s:e], start=s, end=e) for s, e in self.positive_spans(phrases)]
 
 
 def find_concept(section: SectionText, concept: Concept) -> list[Evidence]:
