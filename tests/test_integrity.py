@@ -7,12 +7,14 @@ taken for word salad, and shuffled answers are.
 from __future__ import annotations
 
 import random
+import tracemalloc
 
 import numpy as np
 import pytest
 import yaml
 from conftest import EXAMPLES, ROOT
 
+from mlsd_grader import integrity
 from mlsd_grader.integrity import (
     MIN_EXPECTED_BIGRAMS,
     ORDER_FLUENT_Z,
@@ -137,3 +139,60 @@ def test_stuffing_factor_by_hand() -> None:
     assert stuffing_factor(0.575) == pytest.approx(0.5)
     assert stuffing_factor(0.9) == 0.0
 
+
+
+def test_word_pair_data_is_the_one_measured() -> None:
+    """The thresholds were measured on these counts: a new symspellpy release that changes them must be
+    measured again (bench/word_order.py), so a changed figure here fails the suite."""
+    english = english_bigrams()
+    assert (len(english.ids), len(english.seconds)) == (19_792, 242_342)
+    assert float(english.weights.sum()) == pytest.approx(1_296_493.6201, abs=1e-3)
+    assert order_score("\n".join([LINE] * 12)) == pytest.approx((12.446249790, 122.125), abs=1e-8)
+
+
+def test_word_pair_data_is_read_only() -> None:
+    english = english_bigrams()
+    with pytest.raises(ValueError):
+        english.weights[0] = 1.0
+    with pytest.raises(TypeError):
+        english.ids["zzzqx"] = 0  # type: ignore[index]
+
+
+def test_square_tables_and_binary_search_agree(monkeypatch: pytest.MonkeyPatch) -> None:
+    texts = list(real_answers().values())[:12]
+    texts += [shuffled_within_lines(t, 1) for t in texts[:4]] + ["qzxv wbrp\nthe of the"]
+    dense = [order_score(t) for t in texts]
+    monkeypatch.setattr(integrity, "DENSE_PAIR_WORDS", 0)
+    assert [order_score(t) for t in texts] == dense
+
+
+def test_memory_grows_with_pairs_not_with_vocabulary_squared() -> None:
+    """100,000 characters of 12,000 distinct dictionary words: square tables would take 1.3 GB."""
+    words = list(english_bigrams().ids)[:15_000]
+    text = "\n".join(" ".join(words[i : i + 10]) for i in range(0, len(words), 10))[:100_000]
+    tracemalloc.start()
+    try:
+        z, expected = order_score(text)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert expected > 0 and np.isfinite(z)
+    assert peak < 100 * 2**20
+
+
+def test_short_runs_of_real_answers_are_not_word_salad() -> None:
+    """From every fourth line of each held-out answer, the shortest run of lines the pair view judges:
+    dense technical bullets are where real prose comes closest to the thresholds (bench/word_order.py
+    measures every other line of every real text)."""
+    judged = 0
+    for path in sorted((ROOT / "tests" / "heldout").glob("*.md")):
+        lines = path.read_text(encoding="utf-8").split("\n")
+        for start in range(0, len(lines), 4):
+            for end in range(start + 1, len(lines) + 1):
+                excerpt = "\n".join(lines[start:end])
+                z, expected = order_score(excerpt)
+                if expected >= MIN_EXPECTED_BIGRAMS:
+                    judged += 1
+                    assert z > ORDER_FLUENT_Z and fluency_factor(excerpt) == 1.0, (path, start, end)
+                    break
+    assert judged >= 50

@@ -14,9 +14,12 @@ from __future__ import annotations
 
 import importlib.util
 import re
+import threading
 from array import array
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
+from types import MappingProxyType
 from typing import NamedTuple
 
 import numpy as np
@@ -38,6 +41,7 @@ __all__ = [
     "ORDER_SHUFFLES",
     "ORDER_SEED",
     "MIN_EXPECTED_BIGRAMS",
+    "DENSE_PAIR_WORDS",
     "english_bigrams",
     "EnglishBigrams",
     "ORDER_SALAD_Z",
@@ -102,23 +106,33 @@ def anomaly_rate(text: str) -> tuple[float, int]:
 # adjacent word pairs, each pair's association in English (its PMI from symspellpy's Google Books word and
 # word-pair counts, negative values and unknown pairs counted as 0) and compares the sum with its mean and
 # spread over ORDER_SHUFFLES shuffles of the answer's own lines, as a z-score. It judges only answers whose
-# shuffles still hold at least MIN_EXPECTED_BIGRAMS known pairs: below that there is too little evidence.
-# Measured with bench/word_order.py (600 shuffled strong answers, 20 answers x 30 seeds, and 2,187 real
-# texts: every SAF answer and reference, the examples, held-out, gold and model answers): the shuffled
-# answers all hold 163 or more expected pairs and score at most 3.57 (median -0.05, p99 2.47); the 491
-# judged real texts at least 7.40 (the non-SAF ones 11.0). With a gate of 30 pairs a real SAF answer
-# scores 4.81, with 50 the lowest is 9.14: 40 keeps SAF's longer answers judged with a margin. Up to
-# ORDER_SALAD_Z the factor is 0, from ORDER_FLUENT_Z on it is 1, linear between: 0.43 above the highest
-# shuffled answer, 1.4 below the lowest real text. Mean and spread are summed line by line, so 16
-# shuffles suffice (as steady as 32 shuffles' totals: 3.52 and 7.03 there); the seed is fixed so that
-# the same answer gets the same score.
+# shuffles still hold at least MIN_EXPECTED_BIGRAMS known pairs (about 190 words of prose, 164 to 247
+# among real texts at that gate): below that there is too little evidence.
+# Measured with bench/word_order.py --seeds 30. Shuffled: 600 strong answers (20 answers x 30 seeds), all
+# holding 163 or more expected pairs, score at most 3.57 (median -0.05, p99 2.47). Real: 2,187 texts
+# (every SAF answer and reference, the examples, held-out, gold and model answers), of which the 111
+# judged score at least 10.8; and excerpts of the non-SAF ones, from every other line the shortest run
+# of lines the gate judges, 447 at least 7.70. The gate decides how short a real excerpt can be judged:
+# at 40 pairs 13 of 687 excerpts fell under ORDER_FLUENT_Z (lowest 5.03, dense technical bullets), at 60
+# two of 574 (5.98), at 70 none (7.08), at 80 none (7.70). Up to ORDER_SALAD_Z the factor is 0, from
+# ORDER_FLUENT_Z on it is 1, linear between: 0.43 above the highest shuffled answer, 1.7 below the lowest
+# real excerpt. Mean and spread are summed line by line, so 16 shuffles suffice (as steady as 32
+# shuffles' totals); the seed is fixed so that the same answer gets the same score.
 ORDER_SHUFFLES = 16
 ORDER_SEED = 20261122
-MIN_EXPECTED_BIGRAMS = 40.0
+MIN_EXPECTED_BIGRAMS = 80.0
 ORDER_SALAD_Z = 4.0
 ORDER_FLUENT_Z = 6.0
+# Distinct known words of an answer up to which its word pairs are looked up in square tables (9 bytes
+# a cell: 36 MB at 2,000 words; a 1,500-word answer has about 700, the examples joined into 100,000
+# characters about 1,900), the quicker way at every size measured (3.7 against 5.6 ms for a 1,500-word
+# answer, 10 against 16 ms for 5,000 words). Beyond it by binary search in a sorted array, in memory
+# that grows with the pairs: 19 MB for a 100,000-character answer of 12,000 distinct words, which square
+# tables would make 1.3 GB.
+DENSE_PAIR_WORDS = 2_000
 _ALPHA = re.compile(r"[^\W\d_]+")
-# symspellpy's English frequency lists (MIT): 82,765 words and 242,342 word pairs with their counts.
+# The English frequency lists that symspellpy (MIT) ships: 82,834 words and 242,342 word pairs with their
+# counts, made by SymSpell from the Google Books Ngram data (free for any use) and Hunspell word lists.
 _UNIGRAMS = "frequency_dictionary_en_82_765.txt"
 _BIGRAMS = "frequency_bigramdictionary_en_243_342.txt"
 
@@ -128,7 +142,7 @@ class EnglishBigrams(NamedTuple):
     ``seconds[starts[i]:starts[i + 1]]``, in increasing order, with association ``weights`` (PMI, at
     least 0)."""
 
-    ids: dict[str, int]
+    ids: Mapping[str, int]
     starts: np.ndarray
     seconds: np.ndarray
     weights: np.ndarray
@@ -143,10 +157,19 @@ class EnglishBigrams(NamedTuple):
         return float(self.weights[self.starts[a] + at]) if at < len(row) and row[at] == b else None
 
 
-@lru_cache(maxsize=1)
+_BIGRAMS_LOCK = threading.Lock()
+
+
 def english_bigrams() -> EnglishBigrams:
-    """symspellpy's word and word-pair counts, read once per process (about 0.3 s, 4 MB kept). The
-    package is found without importing it: only its data files are used. The files are read a line at
+    """symspellpy's word and word-pair counts, read once per process (0.4 s on an idle core, 4 MB kept;
+    threads that ask meanwhile wait for the one reading). The arrays are read-only."""
+    with _BIGRAMS_LOCK:
+        return _read_english_bigrams()
+
+
+@lru_cache(maxsize=1)
+def _read_english_bigrams() -> EnglishBigrams:
+    """The package is found without importing it: only its data files are used. They are read a line at
     a time into compact arrays (reading them whole made 40 MB of short-lived strings), and only the
     19,792 words that begin or end a pair get an id: any other word never makes a known pair."""
     spec = importlib.util.find_spec("symspellpy")
@@ -181,12 +204,17 @@ def english_bigrams() -> EnglishBigrams:
     pmi = np.log(np.frombuffer(pair_counts)) - word_log_counts[first] - word_log_counts[second] + log_total
     order = np.lexsort((second, first))
     starts = np.searchsorted(first[order], np.arange(len(ids) + 1))
-    return EnglishBigrams(ids, starts, second[order].copy(), np.maximum(pmi[order], 0.0))
+    arrays = starts, second[order].copy(), np.maximum(pmi[order], 0.0)
+    for values in arrays:
+        values.setflags(write=False)
+    return EnglishBigrams(MappingProxyType(ids), *arrays)
 
 
-def _pair_tables(english: EnglishBigrams, vocabulary: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(association, known) for every ordered pair of the answer's distinct words ``vocabulary``
-    (word ids), as square matrices with one more row and column, all zero, for unknown words."""
+def _answer_pairs(english: EnglishBigrams, vocabulary: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The English word pairs both of whose words are among the answer's distinct words ``vocabulary``
+    (sorted word ids): (codes, weights), a pair of local indices (i, j) coded as i * (len(vocabulary)
+    + 1) + j, in increasing order. Memory grows with those pairs, not with the square of the vocabulary
+    (a 100,000-character answer of 13,788 distinct words would need 1.6 GB as square tables)."""
     size = len(vocabulary)
     local = np.full(len(english.ids), -1)
     local[vocabulary] = np.arange(size)
@@ -195,12 +223,28 @@ def _pair_tables(english: EnglishBigrams, vocabulary: np.ndarray) -> tuple[np.nd
     runs = np.repeat(english.starts[vocabulary] - np.cumsum(lengths) + lengths, lengths) + np.arange(lengths.sum())
     rows, cols = np.repeat(np.arange(size), lengths), local[english.seconds[runs]]
     inside = cols >= 0
-    rows, cols, runs = rows[inside], cols[inside], runs[inside]
-    association = np.zeros((size + 1, size + 1))
-    known = np.zeros((size + 1, size + 1), dtype=bool)
-    association[rows, cols] = english.weights[runs]
-    known[rows, cols] = True
-    return association, known
+    # rows do not decrease, and within a row cols increase (seconds are sorted, local keeps their order)
+    return rows[inside] * (size + 1) + cols[inside], english.weights[runs[inside]]
+
+
+def _look_up_pairs(
+    codes: np.ndarray, weights: np.ndarray, size: int, left: np.ndarray, right: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(association, known) of each pair (left, right) of local word indices, from _answer_pairs' codes
+    and weights over ``size`` words: through square tables up to DENSE_PAIR_WORDS words, else by binary
+    search in the codes."""
+    wanted = left * (size + 1) + right
+    if size <= DENSE_PAIR_WORDS:
+        association = np.zeros((size + 1) * (size + 1))
+        known = np.zeros((size + 1) * (size + 1), dtype=bool)
+        association[codes] = weights
+        known[codes] = True
+        return association[wanted], known[wanted]
+    if not len(codes):
+        return np.zeros(wanted.shape), np.zeros(wanted.shape, dtype=bool)
+    at = np.minimum(np.searchsorted(codes, wanted), len(codes) - 1)
+    found = codes[at] == wanted
+    return np.where(found, weights[at], 0.0), found
 
 
 def order_score(text: str) -> tuple[float, float]:
@@ -231,27 +275,28 @@ def order_score(text: str) -> tuple[float, float]:
     n = len(pairs)
     if n < 3:
         return 0.0, 0.0
-    vocabulary = np.unique(pairs[pairs >= 0])
-    association, known = _pair_tables(english, vocabulary)
-    # local word indices; unknown words get the all-zero last row and column
-    local = np.where(pairs >= 0, np.searchsorted(vocabulary, pairs), len(vocabulary))
-    first, last = local[:, 0], local[:, 1]
     same_line = lines[1:] == lines[:-1]
     if not same_line.any():  # one word a line: no pair to judge
         return 0.0, 0.0
+    vocabulary = np.unique(pairs[pairs >= 0])
+    codes, weights = _answer_pairs(english, vocabulary)
+    # local word indices; a word English lacks gets len(vocabulary), which no known pair holds
+    local = np.where(pairs >= 0, np.searchsorted(vocabulary, pairs), len(vocabulary))
+    first, last = local[:, 0], local[:, 1]
     # Row 0 is the answer's own order; each further row a random order within each line, all rows at once:
     # sorting line number + a random key in [0, 1) keeps every word in its line and shuffles within it.
     keys = np.random.default_rng(ORDER_SEED).random((ORDER_SHUFFLES, n))
     orders = np.vstack([np.arange(n), np.argsort(lines + keys, axis=1)])
     left, right = last[orders[:, :-1]][:, same_line], first[orders[:, 1:]][:, same_line]
+    association, known = _look_up_pairs(codes, weights, len(vocabulary), left, right)
     # Lines are shuffled independently, so the shuffled total's mean and variance are sums over lines:
     # estimated line by line, they are far steadier than from the totals of a few shuffles.
     pair_lines = lines[1:][same_line]
     starts = np.flatnonzero(np.r_[True, pair_lines[1:] != pair_lines[:-1]])
-    per_line = np.add.reduceat(association[left, right], starts, axis=1)
+    per_line = np.add.reduceat(association, starts, axis=1)
     mean = float(per_line[1:].mean(axis=0).sum())
     spread = max(float(np.sqrt(per_line[1:].var(axis=0, ddof=1).sum())), 1.0)
-    expected = float(known[left[1:], right[1:]].sum(axis=1).mean())
+    expected = float(known[1:].sum(axis=1).mean())
     return (float(per_line[0].sum()) - mean) / spread, expected
 
 
