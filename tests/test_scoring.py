@@ -86,3 +86,24 @@ def test_signature_names_everything(fake_grader: Grader, tiny_rubric) -> None:
     assert sig.startswith("mlsd_grader:")
     for part in (f"rubric:tiny@1#{tiny_rubric.content_hash}", "backend:test:hashing-512", "weights:kw=0.3,sim=0.7"):
         assert part in sig
+
+
+def test_a_scaled_down_step_says_why_first(tiny_rubric) -> None:
+    """The integrity factor (word salad, keyword stuffing) scales the step, and its feedback opens with
+    the reason, since the criterion lines may name concepts that the section does mention."""
+    from mlsd_grader.keywords import SectionText
+    from mlsd_grader.scoring import SCALED_DOWN_FEEDBACK, CriterionInput, score_step
+
+    step = tiny_rubric.steps[0]
+    text = "Offline we measure nDCG on held out sessions."
+    inputs = [CriterionInput(c, None) for c in step.criteria]
+    config = GraderConfig(backend="none")
+
+    def scored(integrity: float):  # type: ignore[no-untyped-def]
+        return score_step(step, weight=1.0, section=SectionText(text, [(0, len(text))]), answer_vectors=None,
+                          inputs=inputs, config=config, integrity=integrity)
+
+    plain, halved = scored(1.0), scored(0.5)
+    assert plain.score > 0 and SCALED_DOWN_FEEDBACK not in plain.feedback
+    assert halved.feedback[0] == SCALED_DOWN_FEEDBACK and halved.feedback[1:] != []
+    assert halved.score == pytest.approx(plain.score / 2, abs=1e-4)

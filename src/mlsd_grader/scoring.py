@@ -42,6 +42,12 @@ WEAK_CRITERION = 0.5
 GOOD_CRITERION = 0.75
 # Missing concepts named in one feedback sentence: the most useful few, not the whole list.
 FEEDBACK_CONCEPTS = 3
+# The first feedback line of a step whose score the integrity checks scaled down (warnings word_salad,
+# keyword_stuffing): the criterion lines after it may name concepts the section does mention.
+SCALED_DOWN_FEEDBACK = (
+    "Scored down: this part reads as shuffled words or a bare list of terms, not as sentences (see the "
+    "warnings); explain each point in a sentence of its own."
+)
 
 
 class _Frozen(BaseModel):
@@ -147,7 +153,7 @@ def score_step(
         keyword_coverage=_r(mean(coverages)),
         similarity=_r(mean(sims)) if sim_weight > 0 else 0.0,
         criteria=results,
-        feedback=_feedback(step, section is not None, [i.criterion for i in inputs], results),
+        feedback=_feedback(step, section is not None, [i.criterion for i in inputs], results, integrity),
     )
 
 
@@ -169,11 +175,15 @@ def band_for(score: float, config: GraderConfig) -> Band:
     return "no_hire"
 
 
-def _feedback(step: Step, has_section: bool, criteria: Sequence[Criterion], scores: Sequence[CriterionScore]) -> list[str]:
+def _feedback(
+    step: Step, has_section: bool, criteria: Sequence[Criterion], scores: Sequence[CriterionScore], integrity: float
+) -> list[str]:
     title = step_title(step.id)
     lines: list[str] = []
     if not has_section:
         lines.append(f"No part of the answer covers {title[0].lower() + title[1:]}: add a section on it.")
+    elif integrity < 1.0:  # the concepts may all be there: say why they earned less
+        lines.append(SCALED_DOWN_FEEDBACK)
     for crit, res in zip(criteria, scores):
         goal = crit.description.rstrip(". ")
         for hit in res.anti_patterns:
