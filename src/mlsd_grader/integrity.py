@@ -210,14 +210,14 @@ def _read_english_bigrams() -> EnglishBigrams:
     return EnglishBigrams(MappingProxyType(ids), *arrays)
 
 
-def _answer_pairs(english: EnglishBigrams, vocabulary: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _answer_pairs(
+    english: EnglishBigrams, vocabulary: np.ndarray, local: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """The English word pairs both of whose words are among the answer's distinct words ``vocabulary``
-    (sorted word ids): (codes, weights), a pair of local indices (i, j) coded as i * (len(vocabulary)
-    + 1) + j, in increasing order. Memory grows with those pairs, not with the square of the vocabulary
-    (see DENSE_PAIR_WORDS)."""
+    (sorted word ids; ``local`` maps every word id to its index there, or -1): (codes, weights), a pair
+    of local indices (i, j) coded as i * (len(vocabulary) + 1) + j, in increasing order. Memory grows
+    with those pairs, not with the square of the vocabulary (see DENSE_PAIR_WORDS)."""
     size = len(vocabulary)
-    local = np.full(len(english.ids), -1)
-    local[vocabulary] = np.arange(size)
     lengths = english.starts[vocabulary + 1] - english.starts[vocabulary]
     # the pairs of every vocabulary word, as one run of indices into english.seconds
     runs = np.repeat(english.starts[vocabulary] - np.cumsum(lengths) + lengths, lengths) + np.arange(lengths.sum())
@@ -279,10 +279,11 @@ def order_score(text: str) -> tuple[float, float]:
     if not same_line.any():  # one word a line: no pair to judge
         return 0.0, 0.0
     vocabulary = np.unique(pairs[pairs >= 0])
-    codes, weights = _answer_pairs(english, vocabulary)
+    local = np.full(len(english.ids), -1)
+    local[vocabulary] = np.arange(len(vocabulary))
+    codes, weights = _answer_pairs(english, vocabulary, local)
     # local word indices; a word English lacks gets len(vocabulary), which no known pair holds
-    local = np.where(pairs >= 0, np.searchsorted(vocabulary, pairs), len(vocabulary))
-    first, last = local[:, 0], local[:, 1]
+    first, last = np.where(pairs >= 0, local[pairs], len(vocabulary)).T
     # Row 0 is the answer's own order; each further row a random order within each line, all rows at once:
     # sorting line number + a random key in [0, 1) keeps every word in its line and shuffles within it.
     keys = np.random.default_rng(ORDER_SEED).random((ORDER_SHUFFLES, n))

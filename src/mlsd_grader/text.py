@@ -225,7 +225,7 @@ class _AbbreviationReplacer(English.AbbreviationReplacer):  # type: ignore[misc]
         lowered = text.lower()
         ascii_text = text.isascii()
         # On ASCII text, the abbreviations that pass the two tests below, found from the line's periods
-        # instead of testing each of the 188 (a quarter of pysbd's time on lines with a sentence end).
+        # instead of testing each of the 188 (12% of sentence splitting on the benchmark's medium answer).
         passing = None
         if ascii_text and self.lang.Abbreviation.ABBREVIATIONS is English.Abbreviation.ABBREVIATIONS:
             passing = _ENGLISH_ABBREVIATIONS.passing(lowered)
