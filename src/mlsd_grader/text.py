@@ -15,9 +15,10 @@ import re._constants as _sre
 import sys
 import threading
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import repeat
 from re._parser import parse as _sre_parse
 from typing import Any, NamedTuple
 
@@ -36,6 +37,9 @@ _SEGMENTER_LOCAL = threading.local()
 # Compiled regular expressions kept for pysbd (see _PysbdPatterns): it builds about 650 distinct
 # patterns over a long answer (three for each of its 188 abbreviations that a line contains).
 PYSBD_PATTERNS = 2_048
+
+
+_NEW_TUPLE = tuple.__new__
 
 
 class Token(NamedTuple):
@@ -68,7 +72,11 @@ def stem(word: str) -> str:
 def tokenize(text: str, start: int = 0, end: int | None = None) -> list[Token]:
     """Word tokens of ``text[start:end]`` with spans into ``text``."""
     stop = len(text) if end is None else end
-    return [Token(stem(m.group()), m.start(), m.end()) for m in _WORD.finditer(text, start, stop)]
+    found = list(_WORD.finditer(text, start, stop))
+    # The tuples made by tuple.__new__ in C rather than by Token's own __new__ (a Python function): the
+    # same tokens, in 0.9 ms instead of 1.5 for a 1,500-word answer.
+    fields = zip(map(stem, [m.group() for m in found]), [m.start() for m in found], [m.end() for m in found])
+    return list(map(_NEW_TUPLE, repeat(Token), fields))
 
 
 def normalize_phrase(phrase: str) -> tuple[str, ...]:
@@ -346,14 +354,18 @@ def _split_line(text: str, start: int, end: int, out: list[Span]) -> None:
         _append_trimmed(text, start + origin[cursor], end, out)
 
 
-def _canonical(line: str) -> tuple[str, list[int]]:
+def _canonical(line: str) -> tuple[str, Sequence[int]]:
     """The line lower-cased character by character with runs of spaces and tabs folded to one space,
     and for each of its characters the offset it came from."""
-    if "\u03a3" in line or len(line.lower()) != len(line):
+    lowered = line.lower()
+    if "\u03a3" in line or len(lowered) != len(line):
         return _canonical_by_character(line)
     # lower() of a line is lower() of each of its characters but for the capital sigma (whose lower case
     # depends on its place in a word) and characters whose lower case is longer (which change the
-    # length): without those, only the runs of blanks need folding.
+    # length): without those, only the runs of blanks need folding, and most lines have none (each
+    # character then comes from its own offset: 1 ms of a medium answer's grading, built as a list).
+    if "\t" not in line and "  " not in line:
+        return lowered, range(len(line))
     parts: list[str] = []
     origin: list[int] = []
     pos = 0
@@ -366,7 +378,7 @@ def _canonical(line: str) -> tuple[str, list[int]]:
     return "".join(parts).lower(), origin
 
 
-def _canonical_by_character(line: str) -> tuple[str, list[int]]:
+def _canonical_by_character(line: str) -> tuple[str, Sequence[int]]:
     chars: list[str] = []
     origin: list[int] = []
     for i, c in enumerate(line):
