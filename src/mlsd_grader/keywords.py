@@ -157,7 +157,11 @@ class SectionText:
         stems = [t.stem for t in toks]
         letters = [text[t.start : t.end].casefold() for t in toks]
         # joined[k]: whether token k continues the phrase of token k - 1 (only a joiner between them)
-        joined = [False] + [_JOINER.fullmatch(text, a.end, b.start) is not None for a, b in zip(toks, toks[1:])]
+        # (most gaps are one space, which is tested first)
+        joined = [False] + [
+            (b.start - a.end == 1 and text[a.end] == " ") or _JOINER.fullmatch(text, a.end, b.start) is not None
+            for a, b in zip(toks, toks[1:])
+        ]
         window_first, window_stop = self._window_first, self._window_stop
         stem_heads, stem_next = self._by_stems.heads, self._by_stems.next
         letter_heads, letter_next = self._by_letters.heads, self._by_letters.next
