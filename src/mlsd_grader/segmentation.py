@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import bisect
 import re
+import re._constants as _sre
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from re._parser import parse as _sre_parse
 
 import numpy as np
 from markdown_it import MarkdownIt
@@ -304,42 +306,41 @@ _LEAD_IN = re.compile(
 )
 
 
-_LITERAL = re.compile(r"[a-z0-9 /-]+")
-
-
 def required_literals(rx: re.Pattern[str]) -> tuple[str, ...] | None:
-    """Strings one of which every match of ``rx`` contains: the literal text that each top-level
-    alternative starts with (after ``\\b``), or None when some alternative starts otherwise. A sentence
-    holding none of them cannot match, and a substring test is ten times cheaper than the search."""
+    """Strings one of which every match of ``rx`` contains, or None when the pattern gives none (it
+    ignores case, or an alternative holds no literal text). A sentence holding none of them cannot
+    match, and a substring test is ten times cheaper than the search. Read from the parsed pattern:
+    the longest run of literal characters that a match must hold, or one from each alternative (see
+    _literal_options); "\\bre-?rank" gives "rank", not "re", which half of all sentences hold."""
     if rx.flags & ~re.UNICODE:
         return None
-    branches, depth, start, k, pattern = [], 0, 0, 0, rx.pattern
-    while k < len(pattern):  # split at the top-level "|"
-        ch = pattern[k]
-        if ch == "\\":
-            k += 1
-        elif ch == "[":
-            k = pattern.index("]", k + 1)
-        elif ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-        elif ch == "|" and depth == 0:
-            branches.append(pattern[start:k])
-            start = k + 1
-        k += 1
-    branches.append(pattern[start:])
-    literals = []
-    for branch in branches:
-        branch = branch.removeprefix("\\b")
-        run = _LITERAL.match(branch)
-        text = run.group() if run else ""
-        if run and branch[run.end() : run.end() + 1] in ("?", "*", "{"):
-            text = text[:-1]  # the run's last character is optional
-        if not text:
-            return None
-        literals.append(text)
-    return tuple(literals)
+    return _literal_options(list(_sre_parse(rx.pattern, rx.flags)))
+
+
+def _literal_options(items: list[tuple[object, object]]) -> tuple[str, ...] | None:
+    """For a parsed sequence: its longest run of consecutive literals (zero-width ``\\b`` and ``^`` do
+    not break a run), or for an alternation in it (also inside a group), one string for each branch;
+    of these, the choice whose shortest string is the longest (the rarest in text). None if none."""
+    choices: list[tuple[str, ...]] = []
+    run = ""
+    for op, av in items:
+        if op is _sre.LITERAL:
+            run += chr(av)  # type: ignore[arg-type]
+            continue
+        if op is not _sre.AT:
+            choices.append((run,))
+            run = ""
+        if op is _sre.SUBPATTERN and not av[1] & re.IGNORECASE:  # type: ignore[index]
+            inner = _literal_options(list(av[3]))  # type: ignore[index]
+            if inner is not None:
+                choices.append(inner)
+        elif op is _sre.BRANCH:
+            branches = [_literal_options(list(branch)) for branch in av[1]]  # type: ignore[index]
+            if all(b is not None for b in branches):
+                choices.append(tuple(dict.fromkeys(t for b in branches for t in b)))  # type: ignore[union-attr]
+    choices.append((run,))
+    best = max(reversed(choices), key=lambda c: min(len(t) for t in c))  # a tie: the later ("one-?hot": "hot")
+    return best if min(len(t) for t in best) else None
 
 
 # Each step's content cues with the literals that a match needs (see required_literals).
