@@ -12,6 +12,7 @@ import re
 import sys
 
 import pysbd
+import pytest
 from conftest import EXAMPLES
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -169,6 +170,66 @@ def test_mandatory_characters_of_hand_written_patterns() -> None:
     assert text_module._pattern(re.compile(r"\d+\.\d"), 0)[1] == (".", text_module._A_DIGIT)
     assert text_module._pattern(r"\s\d{1,2}(?=\.\s)|(?<=\s-)\d(?=\.\))", 0)[1] == (".", text_module._A_DIGIT)
     assert text_module._pattern(r"\d?x", 0)[1] == ("x",)
+    # character classes a match must hit: searched for as patterns of their own
+    assert text_module._pattern(r"(?<=\S)(!|\?){3,}", 0)[1] == ("[!\\?]",)
+    assert text_module._pattern(r"(?<=\s[A-Z])\.", 0)[1] == (".", "[A-Z]")  # characters before classes
+    assert text_module._pattern(r"[.][\d,]", 0)[1] == (".", "[\\d,]")
+    assert text_module._pattern(r"[a-z0-9]\.", 0)[1] == (".",)  # lines are lower-cased: nearly always there
+    assert text_module._pattern(r"[^a-z]q[\s,]", 0)[1] == ("q",)  # negated, or holding spaces: not kept
+
+
+_LIST_TEXT = st.text(alphabet=st.sampled_from(list("ab z.()\n\t\u00a0")), max_size=30)
+
+
+@SETTINGS
+@given(text=_LIST_TEXT)
+def test_faster_equivalents_of_pysbd_patterns_match_alike(text: str) -> None:
+    for original, faster in text_module._FASTER_EQUIVALENTS.items():
+        assert re.findall(faster, text) == re.findall(original, text)
+        assert re.sub(faster, "#", text) == re.sub(original, "#", text)
+
+
+def test_faster_equivalents_on_every_example_line() -> None:
+    lines = [
+        line.lower() for p in sorted(EXAMPLES.glob("*/*.md")) for line in p.read_text(encoding="utf-8").splitlines()
+    ]
+    lines += ["a. one b. two", "(a) one (b) two", "x (iv) y", "see a.", "\tc) three"]
+    for original, faster in text_module._FASTER_EQUIVALENTS.items():
+        assert [re.findall(faster, line) for line in lines] == [re.findall(original, line) for line in lines]
+        assert sum(bool(re.findall(faster, line)) for line in lines) >= 3
+
+
+def test_what_pysbd_patterns_need_every_match_holds(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each pattern pysbd runs on the example lines, against those lines as written, upper- and
+    lower-cased: wherever it matches, the string holds each character and character class _pattern
+    says it needs (so skipping the pattern where one is missing loses no match)."""
+    lines = [
+        line
+        for p in sorted(EXAMPLES.glob("*/*.md"))
+        for line in p.read_text(encoding="utf-8").splitlines()
+        if text_module._INNER_END.search(line)
+    ]
+    seen: set[tuple[str, int]] = set()
+    original = text_module._pattern
+
+    def recording(pattern: str | re.Pattern[str], flags: int) -> tuple[re.Pattern[str], tuple[str, ...]]:
+        seen.add((pattern if isinstance(pattern, str) else pattern.pattern, flags))
+        return original(pattern, flags)
+
+    monkeypatch.setattr(text_module, "_pattern", recording)
+    for line in lines:
+        text_module._segmenter().segment(line)
+    monkeypatch.undo()
+    strings = lines + [line.upper() for line in lines] + [line.lower() for line in lines]
+    checked = 0
+    for pattern, flags in sorted(seen):
+        compiled, needed = text_module._pattern(pattern, flags)
+        for string in strings:
+            if compiled.search(string):
+                checked += 1
+                for need in needed:
+                    assert (need in string) if len(need) == 1 else re.search(need, string), (pattern, need, string)
+    assert len(seen) > 50 and checked > 1000
 
 
 def test_required_literals_of_hand_written_patterns() -> None:
@@ -235,7 +296,9 @@ def test_abbreviations_found_from_periods_equal_testing_each() -> None:
         return {a for a in abbreviations if a in lowered
                 and not (re.fullmatch("[a-z]+", a) and a + "." not in lowered)}
 
-    lines = [line.lower() for p in sorted(EXAMPLES.glob("*/*.md")) for line in p.read_text(encoding="utf-8").splitlines()]
+    lines = [
+        line.lower() for p in sorted(EXAMPLES.glob("*/*.md")) for line in p.read_text(encoding="utf-8").splitlines()
+    ]
     lines += [piece.lower() for piece in _PIECES if piece.isascii()] + [" ".join(_PIECES).lower(), ".", "", "al."]
     lines += [a + "." for a in abbreviations] + ["x " + a + ". y" for a in abbreviations] + abbreviations
     assert any(reference(line) for line in lines)
