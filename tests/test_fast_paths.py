@@ -87,6 +87,27 @@ def test_window_index_finds_what_comparing_every_window_finds(text: str, phrase:
     )  # asked again: same answer
 
 
+@SETTINGS
+@given(text=section_texts, wanted=st.lists(phrases, min_size=1, max_size=4), other=phrases)
+def test_index_kept_for_some_phrases_finds_what_comparing_every_window_finds(
+    text: str, wanted: list[str], other: str
+) -> None:
+    """An index told which phrases it serves keeps fewer windows, and finds those phrases (and any
+    other, from a complete index) as comparing every window does."""
+    section = SectionText(text, [(0, len(text))], phrases=wanted)
+    for phrase in [*wanted, other]:
+        assert section.occurrences(phrase) == reference_occurrences(text, phrase)
+
+
+def test_index_kept_for_some_phrases_keeps_fewer_windows() -> None:
+    text = "We monitor drift daily, retrain weekly and alert on latency spikes for the ranking model."
+    complete = SectionText(text, [(0, len(text))])
+    kept = SectionText(text, [(0, len(text))], phrases=["drift", "latency"])
+    assert len(kept._window_first) < len(complete._window_first) / 3
+    assert [text[s:e] for s, e in kept.occurrences("drift")] == ["drift"]
+    assert [text[s:e] for s, e in kept.occurrences("weekly")] == ["weekly"]  # not declared: still found
+
+
 def test_window_index_sees_typos_and_joined_spellings() -> None:
     text = "We track monitorng dashboards, run an a-b test and retrain weekly."
     section = SectionText(text, [(0, len(text))])

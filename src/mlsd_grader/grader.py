@@ -26,7 +26,7 @@ from .embeddings import Embedder, load_embedder
 from .errors import AnswerReadError, MLSDGraderError
 from .keywords import SectionText
 from .report import WARNING_CODES, GradeReport, RubricRef, Warning
-from .rubric import Rubric, load_rubric
+from .rubric import Rubric, Step, load_rubric
 from .integrity import COPIED_SHARE, copied_share, fluency_factor, keyword_density, stuffing_factor
 from .scoring import OFF_TOPIC_SCORE, SCORE_DECIMALS, CriterionInput, band_for, overall_score, score_step
 from .segmentation import Heading, Section, body_sentences, find_headings, segment_text, step_prototypes
@@ -302,7 +302,7 @@ class Grader:
         stuffed = False
         for step in rub.steps:
             regions = [(s.start, s.end) for s in sections if s.step == step.id]
-            section = SectionText(text, regions) if regions else None
+            section = SectionText(text, regions, phrases=_step_phrases(step)) if regions else None
             answer_vectors = None
             if analysis.vectors is not None and regions:
                 rows = [i for i, sp in enumerate(analysis.sentences) if any(a <= sp.start < b for a, b in regions)]
@@ -389,6 +389,14 @@ class _Job:
     rubric: Rubric
     text: str
     warnings: list[Warning]
+
+
+def _step_phrases(step: Step) -> list[str]:
+    """Every phrase that scoring a step looks up in its section: concepts, anti-pattern triggers and
+    their ``unless`` phrases."""
+    phrases = [p for crit in step.criteria for c in crit.concepts for p in c.phrases]
+    phrases += [p for crit in step.criteria for a in crit.anti_patterns for p in (*a.triggers, *a.unless)]
+    return phrases
 
 
 def _split_rows(vectors: np.ndarray, sizes: Sequence[int]) -> list[np.ndarray]:

@@ -36,6 +36,9 @@ MAX_EVIDENCE = 3
 # Shorter phrases must match exactly: "rank"/"bank" or "auc"/"arc" are different words, not typos.
 FUZZY_MIN_CHARS = 6
 FUZZY_TWO_EDITS_CHARS = 11
+# Phrase sets (a step's phrases) whose wanted key lengths are remembered: a rubric has seven steps, and a
+# batch of SAF answers some hundreds of short-answer rubrics of one step each.
+REMEMBERED_PHRASE_SETS = 4_096
 # Words between a negation cue and the concept for the mention to count as negated.
 NEGATION_WINDOW = 6
 
@@ -83,6 +86,23 @@ def _compile_phrase(phrase: str) -> _Phrase | None:
     return _Phrase("".join(t.stem for t in tokens), letters, len(tokens))
 
 
+@lru_cache(maxsize=REMEMBERED_PHRASE_SETS)
+def _wanted_keys(phrases: frozenset[str]) -> tuple[dict[str, int], dict[str, int]]:
+    """For the stem keys and for the letter keys of ``phrases``: by first character, the lengths a
+    window's key may have to match one of them (exactly, or within its allowed edits) as a bit mask."""
+    stems: dict[str, int] = {}
+    letters: dict[str, int] = {}
+    for phrase in phrases:
+        compiled = _compile_phrase(phrase)
+        if compiled is None:
+            continue
+        for key, wanted in ((compiled.stems, stems), (compiled.letters, letters)):
+            edits = _allowed_edits(len(key))
+            for length in range(len(key) - edits, len(key) + edits + 1):
+                wanted[key[0]] = wanted.get(key[0], 0) | 1 << length
+    return stems, letters
+
+
 def _allowed_edits(length: int) -> int:
     if length >= FUZZY_TWO_EDITS_CHARS:
         return 2
@@ -123,9 +143,18 @@ class _WindowIndex:
 
 
 class SectionText:
-    """The word windows of one region of the answer, indexed for phrase look-up."""
+    """The word windows of one region of the answer, indexed for phrase look-up.
 
-    def __init__(self, text: str, regions: Sequence[tuple[int, int]], *, max_words: int = 6) -> None:
+    Given ``phrases`` (the ones that will be looked up), it keeps only the windows that could match one
+    of them: a window matches a phrase's key exactly or within a typo, so it starts with the key's
+    first character and its length is within the key's allowed edits of the key's. Over a step's
+    phrases that is half of the windows, and half the time to index them. A phrase outside ``phrases``
+    is still found, in a complete index made when first asked."""
+
+    def __init__(
+        self, text: str, regions: Sequence[tuple[int, int]], *, max_words: int = 6,
+        phrases: Iterable[str] | None = None,
+    ) -> None:
         self.text = text
         self.regions = sorted(regions)
         self.tokens: list[Token] = []
@@ -136,6 +165,12 @@ class SectionText:
         self._window_stop: list[int] = []
         self._by_stems = _WindowIndex()
         self._by_letters = _WindowIndex()
+        self._max_words = max_words
+        # Phrases the kept windows serve (None: all), and the lengths of the stem and letter keys kept,
+        # by first character, as bit masks (bit n: keys of n characters).
+        self._phrases = None if phrases is None else frozenset(phrases)
+        self._wanted = None if self._phrases is None else _wanted_keys(self._phrases)
+        self._complete: SectionText | None = None
         # Spans found per phrase: scoring and the integrity checks look up the same phrases.
         self._found: dict[str, list[tuple[int, int]]] = {}
         self._negated: dict[tuple[int, int], bool] = {}
@@ -156,8 +191,8 @@ class SectionText:
         toks = self.tokens[first:]
         stems = [t.stem for t in toks]
         letters = [text[t.start : t.end].casefold() for t in toks]
-        # joined[k]: whether token k continues the phrase of token k - 1 (only a joiner between them)
-        # (most gaps are one space, which is tested first)
+        # joined[k]: whether token k continues the phrase of token k - 1 (only a joiner between them;
+        # most gaps are one space, which is tested first)
         joined = [False] + [
             (b.start - a.end == 1 and text[a.end] == " ") or _JOINER.fullmatch(text, a.end, b.start) is not None
             for a, b in zip(toks, toks[1:])
@@ -165,6 +200,8 @@ class SectionText:
         window_first, window_stop = self._window_first, self._window_stop
         stem_heads, stem_next = self._by_stems.heads, self._by_stems.next
         letter_heads, letter_next = self._by_letters.heads, self._by_letters.next
+        everything = self._wanted is None
+        want_stems, want_letters = self._wanted or ({}, {})
         n = len(toks)
         for i in range(n):
             stem_key, letter_key = "", ""
@@ -173,18 +210,34 @@ class SectionText:
                     break
                 stem_key += stems[j]
                 letter_key += letters[j]
+                if everything:
+                    keep_stem = keep_letters = True
+                else:
+                    stem_lengths = want_stems.get(stem_key[:1], 0) >> len(stem_key)
+                    letter_lengths = want_letters.get(letter_key[:1], 0) >> len(letter_key)
+                    if not stem_lengths and not letter_lengths and stem_key and letter_key:
+                        break  # no wanted key is this long, and the keys only grow
+                    keep_stem, keep_letters = stem_lengths & 1, letter_lengths & 1
+                    if not keep_stem and not keep_letters:
+                        continue
                 w = len(window_first)
                 window_first.append(first + i)
                 window_stop.append(first + j + 1)
-                stem_next.append(stem_heads.get(stem_key, -1))
-                stem_heads[stem_key] = w
-                letter_next.append(letter_heads.get(letter_key, -1))
-                letter_heads[letter_key] = w
+                stem_next.append(stem_heads.get(stem_key, -1) if keep_stem else -1)
+                if keep_stem:
+                    stem_heads[stem_key] = w
+                letter_next.append(letter_heads.get(letter_key, -1) if keep_letters else -1)
+                if keep_letters:
+                    letter_heads[letter_key] = w
 
     def occurrences(self, phrase: str) -> list[tuple[int, int]]:
         """Character spans where ``phrase`` occurs, exactly or within a small typo, in text order."""
         spans = self._found.get(phrase)
         if spans is None:
+            if self._phrases is not None and phrase not in self._phrases:
+                if self._complete is None:
+                    self._complete = SectionText(self.text, self.regions, max_words=self._max_words)
+                return self._complete.occurrences(phrase)
             spans = self._found[phrase] = self._find(phrase)
         return list(spans)
 
