@@ -32,7 +32,7 @@ MAX_WORDS = 6  # SectionText's default window
 _VOCAB = (
     "monitoring monitorng monitorin retraining retrainig drift drifts ndcg a/b a-b ab test tests testing "
     "feature featur store stores click-through clickthrough rate model models latency latencies"
-).split()
+).split() + ["\uff9e", "\uff9edrift"]  # a halfwidth sound mark, whose stem is empty
 _GLUE = [" ", " ", " ", "-", "/", " - ", ", ", ". ", "\n", " (", ") "]
 section_texts = st.lists(
     st.tuples(st.sampled_from(_VOCAB), st.sampled_from(_GLUE)), max_size=40

@@ -99,7 +99,7 @@ def _wanted_keys(phrases: frozenset[str]) -> tuple[dict[str, int], dict[str, int
         for key, wanted in ((compiled.stems, stems), (compiled.letters, letters)):
             edits = _allowed_edits(len(key))
             for length in range(len(key) - edits, len(key) + edits + 1):
-                wanted[key[0]] = wanted.get(key[0], 0) | 1 << length
+                wanted[key[:1]] = wanted.get(key[:1], 0) | 1 << length
     return stems, letters
 
 
@@ -200,26 +200,44 @@ class SectionText:
         window_first, window_stop = self._window_first, self._window_stop
         stem_heads, stem_next = self._by_stems.heads, self._by_stems.next
         letter_heads, letter_next = self._by_letters.heads, self._by_letters.next
-        everything = self._wanted is None
-        want_stems, want_letters = self._wanted or ({}, {})
+        # The key lengths kept (bit n: n characters) by the first character of each token's stem and
+        # letters; -1 (every bit) keeps every window. A stem may be empty (rarely): None, and the
+        # window's key starts with a later token's.
+        stem_masks: list[int | None]
+        if self._wanted is None:
+            want_stems: dict[str, int] = {}
+            stem_masks = [-1] * len(toks)
+            letter_masks = [-1] * len(toks)
+        else:
+            want_stems, want_letters = self._wanted
+            stem_masks = [want_stems.get(stem[:1], 0) if stem else None for stem in stems]
+            letter_masks = [want_letters.get(word[:1], 0) for word in letters]
         n = len(toks)
         for i in range(n):
+            stem_mask, letter_mask = stem_masks[i], letter_masks[i]
+            if not stem_mask and not letter_mask and stem_mask is not None:
+                continue  # no phrase's key starts with this word's first character
             stem_key, letter_key = "", ""
             for j in range(i, min(i + max_words, n)):
                 if j > i and not joined[j]:
                     break
                 stem_key += stems[j]
                 letter_key += letters[j]
-                if everything:
-                    keep_stem = keep_letters = True
+                if stem_mask is None:  # the stems so far are empty
+                    mask = want_stems.get(stem_key[:1], 0)
+                    stem_lengths = mask >> len(stem_key)
+                    if stem_key:
+                        stem_mask = mask
                 else:
-                    stem_lengths = want_stems.get(stem_key[:1], 0) >> len(stem_key)
-                    letter_lengths = want_letters.get(letter_key[:1], 0) >> len(letter_key)
-                    if not stem_lengths and not letter_lengths and stem_key and letter_key:
+                    stem_lengths = stem_mask >> len(stem_key)
+                letter_lengths = letter_mask >> len(letter_key)
+                if not stem_lengths and not letter_lengths:
+                    if stem_mask is not None:
                         break  # no wanted key is this long, and the keys only grow
-                    keep_stem, keep_letters = stem_lengths & 1, letter_lengths & 1
-                    if not keep_stem and not keep_letters:
-                        continue
+                    continue
+                keep_stem, keep_letters = stem_lengths & 1, letter_lengths & 1
+                if not keep_stem and not keep_letters:
+                    continue
                 w = len(window_first)
                 window_first.append(first + i)
                 window_stop.append(first + j + 1)
