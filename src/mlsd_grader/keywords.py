@@ -71,10 +71,27 @@ class Evidence(BaseModel):
 
 
 @dataclass(frozen=True, slots=True)
+class _Key:
+    """A phrase's key for one index: the text, the edits a typo may make, and the typo buckets (first
+    character, length) whose window keys can be within those edits."""
+
+    text: str
+    edits: int
+    buckets: tuple[tuple[str, int], ...]
+
+
+@dataclass(frozen=True, slots=True)
 class _Phrase:
-    stems: str  # stems joined without separators
-    letters: str  # lower-case letters and digits joined, before stemming
-    n_words: int
+    stems: _Key  # stems joined without separators
+    letters: _Key  # lower-case letters and digits joined, before stemming
+
+
+def _key(text: str) -> _Key:
+    edits = _allowed_edits(len(text))
+    # A typo match starts with the phrase's letter, is long enough to allow a typo itself, and (being
+    # within `edits` edits) differs in length by at most `edits`: only those buckets are compared.
+    lengths = range(max(len(text) - edits, FUZZY_MIN_CHARS), len(text) + edits + 1) if edits else ()
+    return _Key(text, edits, tuple((text[0], n) for n in lengths))
 
 
 @lru_cache(maxsize=50_000)
@@ -83,7 +100,7 @@ def _compile_phrase(phrase: str) -> _Phrase | None:
     if not tokens:
         return None
     letters = "".join(phrase[t.start : t.end].casefold() for t in tokens)
-    return _Phrase("".join(t.stem for t in tokens), letters, len(tokens))
+    return _Phrase(_key("".join(t.stem for t in tokens)), _key(letters))
 
 
 @lru_cache(maxsize=REMEMBERED_PHRASE_SETS)
@@ -97,9 +114,9 @@ def _wanted_keys(phrases: frozenset[str]) -> tuple[dict[str, int], dict[str, int
         if compiled is None:
             continue
         for key, wanted in ((compiled.stems, stems), (compiled.letters, letters)):
-            edits = _allowed_edits(len(key))
-            for length in range(len(key) - edits, len(key) + edits + 1):
-                wanted[key[:1]] = wanted.get(key[:1], 0) | 1 << length
+            first, n = key.text[:1], len(key.text)
+            for length in range(n - key.edits, n + key.edits + 1):
+                wanted[first] = wanted.get(first, 0) | 1 << length
     return stems, letters
 
 
@@ -265,17 +282,16 @@ class SectionText:
             return []
         found: set[int] = set()
         for key, index in ((compiled.stems, self._by_stems), (compiled.letters, self._by_letters)):
-            found.update(index.windows(key))
-            edits = _allowed_edits(len(key))
-            if not edits:
-                continue
-            # A typo match starts with the phrase's letter, is long enough to allow a typo itself, and
-            # (being within `edits` edits) differs in length by at most `edits`: only those keys are compared.
-            typo_keys = index.typo_keys()
-            for length in range(len(key) - edits, len(key) + edits + 1):
-                for cand in typo_keys.get((key[0], length), ()):
-                    if Levenshtein.distance(key, cand, score_cutoff=edits) <= edits:
-                        found.update(index.windows(cand))
+            if key.text in index.heads:
+                found.update(index.windows(key.text))
+            if key.edits:
+                typo_keys = index.typo_keys()
+                for bucket in key.buckets:
+                    for cand in typo_keys.get(bucket, ()):
+                        if Levenshtein.distance(key.text, cand, score_cutoff=key.edits) <= key.edits:
+                            found.update(index.windows(cand))
+        if not found:
+            return []
         tokens = self.tokens
         spans = {(tokens[self._window_first[w]].start, tokens[self._window_stop[w] - 1].end) for w in found}
         return sorted(spans)
