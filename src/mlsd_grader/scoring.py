@@ -127,7 +127,7 @@ def score_step(
             raw = sim if sim_weight > 0 else 0.0
         hits = [(a, find_anti_pattern(section, a)) for a in crit.anti_patterns] if section else []
         penalties = [AntiPatternHit(id=a.id, penalty=_r(a.weight), evidence=ev) for a, ev in hits if ev]
-        score = float(np.clip(integrity * raw + sum(a.weight for a, ev in hits if ev), 0.0, 1.0))
+        score = min(max(integrity * raw + sum(a.weight for a, ev in hits if ev), 0.0), 1.0)
         coverages.append(coverage)
         sims.append(sim)
         raw_scores.append(score)

@@ -46,7 +46,9 @@ GIST_WEIGHT = 0.75
 
 def rescale(cosine: np.ndarray, baseline: float = SIMILARITY_BASELINE, ceiling: float = SIMILARITY_CEILING) -> np.ndarray:
     """Map cosines linearly so ``baseline`` -> 0 and ``ceiling`` -> 1, clipped to [0, 1]."""
-    return np.clip((cosine - baseline) / (ceiling - baseline), 0.0, 1.0)
+    # np.minimum and np.maximum rather than np.clip: the same values, without np.clip's 8 us of
+    # argument handling per call (grading calls this twice per criterion)
+    return np.minimum(np.maximum((cosine - baseline) / (ceiling - baseline), 0.0), 1.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,5 +84,6 @@ def align(
 
 
 def _cosine(a: np.ndarray, b: np.ndarray) -> float:
-    norm = float(np.linalg.norm(a) * np.linalg.norm(b))
+    # sqrt(x . x) is what np.linalg.norm computes for a real vector, without its checks
+    norm = float(np.sqrt(a.dot(a)) * np.sqrt(b.dot(b)))
     return float(a @ b) / norm if norm > 0 else 0.0
