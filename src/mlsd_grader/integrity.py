@@ -267,11 +267,14 @@ def order_score(text: str) -> tuple[float, float]:
     # Each distinct chunk once: the ids of its first and last word (-1 for a word English lacks, -2 for
     # a chunk without letters, which is left out).
     index = {chunk: k for k, chunk in enumerate(dict.fromkeys(chunks))}
-    ends = np.full((len(index), 2), -2)
-    for k, chunk in enumerate(index):
+    firsts: list[int] = []
+    lasts: list[int] = []
+    ids = english.ids
+    for chunk in index:
         words = [chunk] if chunk.isalpha() else _ALPHA.findall(chunk)  # most chunks are one plain word
-        if words:
-            ends[k] = english.ids.get(words[0], -1), english.ids.get(words[-1], -1)
+        firsts.append(ids.get(words[0], -1) if words else -2)
+        lasts.append(ids.get(words[-1], -1) if words else -2)
+    ends = np.array((firsts, lasts), dtype=np.int64).T  # built once, not row by row
     chunk_ids = np.array([index[chunk] for chunk in chunks], dtype=np.int64)
     kept = ends[chunk_ids, 0] > -2
     pairs, lines = ends[chunk_ids[kept]], np.array(line_of)[kept]
