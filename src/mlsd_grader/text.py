@@ -175,8 +175,8 @@ class _PysbdPatterns:
     all again, 40% of sentence splitting (measured on a 5,000-word answer). Here they are kept. And most
     of its rules cannot apply to a given line (a placeholder, a parenthesis or a digit the pattern needs
     is not in it: four calls in five over the examples): a pattern is only run on a string that holds
-    every character it needs (and a digit if it needs one), otherwise the result of no match is
-    returned at once.
+    every character it needs (and a character of each class it must hit, such as a digit or a capital),
+    otherwise the result of no match is returned at once.
     """
 
     def __getattr__(self, name: str) -> Any:
