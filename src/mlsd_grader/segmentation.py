@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict
 from rapidfuzz.distance import Levenshtein
 
 from .cues import CONTENT_CUES, HEADING_CUES, HEADING_VOCABULARY, PROTOTYPES
-from .text import Span
+from .text import Span, normalize_line_ends
 
 __all__ = [
     "Section",
@@ -165,6 +165,8 @@ def _line_offsets(text: str) -> list[int]:
 def find_headings(text: str) -> list[Heading]:
     """Every heading or step label in the answer, in text order."""
     text = text.replace("\ufeff", " ")  # a byte-order mark must not hide the first heading
+    # markdown-it ends a line at a lone CR too: so must the line offsets its line numbers index
+    text = normalize_line_ends(text)
     lines = _line_offsets(text)
     headings: dict[int, Heading] = {}
     code_lines: set[int] = set()

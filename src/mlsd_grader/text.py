@@ -29,7 +29,10 @@ from pysbd.lang.english import English
 from pysbd.lists_item_replacer import ListItemReplacer
 from pysbd.utils import TextSpan
 
-__all__ = ["Token", "Span", "tokenize", "stem", "split_sentences", "rubric_sentences", "normalize_phrase"]
+__all__ = [
+    "Token", "Span", "tokenize", "stem", "split_sentences", "rubric_sentences", "normalize_phrase",
+    "normalize_line_ends",
+]
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 _BLANK_RUN = re.compile(r"[ \t]+")
@@ -79,6 +82,16 @@ def tokenize(text: str, start: int = 0, end: int | None = None) -> list[Token]:
     # same tokens, in 0.9 ms instead of 1.5 for a 1,500-word answer.
     fields = zip(map(stem, [m.group() for m in found]), [m.start() for m in found], [m.end() for m in found])
     return list(map(_NEW_TUPLE, repeat(Token), fields))
+
+
+_LONE_CR = re.compile(r"\r(?!\n)")
+
+
+def normalize_line_ends(text: str) -> str:
+    """``text`` with each lone carriage return (a classic Mac OS line end) made a line feed. Markdown reads
+    a lone CR as a line end, and every stage splits lines at LF; the length is kept, so the offsets of
+    evidence and sections are those of the text given."""
+    return _LONE_CR.sub("\n", text) if "\r" in text else text
 
 
 def normalize_phrase(phrase: str) -> tuple[str, ...]:
