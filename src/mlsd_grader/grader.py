@@ -9,12 +9,12 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -31,7 +31,7 @@ from .integrity import COPIED_SHARE, copied_share, fluency_factor, keyword_densi
 from .scoring import OFF_TOPIC_SCORE, SCORE_DECIMALS, CriterionInput, band_for, overall_score, score_step
 from .segmentation import Heading, Section, body_sentences, find_headings, segment_text, step_prototypes
 from .steps import ANSWER_STEP
-from .text import Span, rubric_sentences, split_sentences
+from .text import Span, normalize_line_ends, rubric_sentences, split_sentences
 
 __all__ = ["Grader", "grade", "segment", "decode_answer", "package_version", "ANSWERS_PER_CHUNK"]
 
@@ -44,6 +44,8 @@ RECENT_ANALYSES = 4
 # interleaved runs) took 11.5 s one answer per call, 9.6 s eight per call, 7.2 s for 16 and 6.8 s for 32:
 # fuller, length-sorted encoder batches. 32 answers (about 1,100 sentences) still hold little memory.
 ANSWERS_PER_CHUNK = 32
+
+_T = TypeVar("_T")
 
 
 @lru_cache(maxsize=1)
@@ -160,7 +162,7 @@ class Grader:
             warnings.append(
                 Warning(code="truncated", message=f"The answer was graded on its first {limit} characters.")
             )
-        return answer, warnings
+        return normalize_line_ends(answer), warnings
 
     def _analyse(self, text: str) -> _Analysis:
         key = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
@@ -273,13 +275,32 @@ class Grader:
 
     def _finish_chunk(self, chunk: list[BatchResult | _Job]) -> Iterator[BatchResult]:
         jobs = [item for item in chunk if isinstance(item, _Job)]
-        analyses = iter(self._analyse_many([job.text for job in jobs]))
+        try:
+            analyses: list[_Analysis | str] = list(self._analyse_many([job.text for job in jobs]))
+        except Exception:  # a bug on one answer must not lose the chunk: analyse them one by one
+            analyses = [self._isolated(self._analyse_uncached, job.text) for job in jobs]
+        found = iter(analyses)
         for item in chunk:
             if isinstance(item, BatchResult):
                 yield item
+                continue
+            analysis = next(found)
+            report = analysis if isinstance(analysis, str) else self._isolated(
+                self._report, item.rubric, item.warnings, analysis
+            )
+            if isinstance(report, str):
+                yield BatchResult(id=item.id, source=item.source, error=report)
             else:
-                report = self._report(item.rubric, item.warnings, next(analyses))
                 yield BatchResult(id=item.id, source=item.source, report=report, text=item.text)
+
+    @staticmethod
+    def _isolated(work: Callable[..., _T], *args: Any) -> _T | str:
+        """``work(*args)``, or a one-line error if it raises: an unexpected failure (a bug) on one
+        record of a batch is that record's error, and the other records are still graded."""
+        try:
+            return work(*args)
+        except Exception as exc:
+            return internal_error(exc)
 
     def _report(self, rub: Rubric, warnings: list[Warning], analysis: _Analysis) -> GradeReport:
         """Score an analysed answer against a rubric: the one scoring path of grade and grade_many."""
@@ -406,6 +427,12 @@ def _split_rows(vectors: np.ndarray, sizes: Sequence[int]) -> list[np.ndarray]:
         out.append(vectors[pos : pos + size])
         pos += size
     return out
+
+
+def internal_error(exc: BaseException) -> str:
+    """One line for an unexpected exception (a bug in the grader, not bad input)."""
+    detail = str(exc).splitlines()[0] if str(exc) else ""
+    return f"internal error ({type(exc).__name__}{': ' + detail if detail else ''}); please report it"
 
 
 def _record_rubric(record: BatchRecord, default: Rubric | None) -> Rubric | str:
