@@ -11,6 +11,7 @@ import json
 import random
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -97,6 +98,80 @@ def test_very_large_rubric_loads_and_grades(fake_grader: Grader) -> None:
     rubric = Rubric.model_validate(data)
     report = fake_grader.grade("## Evaluation\nOffline we measure nDCG on held out sessions.\n", rubric)
     assert len(report.steps) == 7 and sum(len(s.criteria) for s in report.steps) == 280
+
+
+_LINES = ["## Requirements", "# Data", "Evaluation:", "- offline nDCG and recall", "We train a two-tower model.",
+          "1. Deploy behind an API", "", "   ", "Monitor drift weekly. Retrain when it degrades."]
+_LINE_ENDS = ["\n", "\r\n", "\r", "\u2028", "\u2029", "\x0b", "\x0c", "\x85", "\r\r", "\n\r"]
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(parts=st.lists(st.tuples(st.sampled_from(_LINES), st.sampled_from(_LINE_ENDS)), max_size=12))
+def test_line_ends_of_every_kind(fake_grader: Grader, parts: list[tuple[str, str]]) -> None:
+    """Markdown ends a line at LF, CRLF or a lone CR (a classic Mac OS file): every kind grades, and an
+    answer with lone CRs grades exactly as the same answer with LFs (same length, so same offsets)."""
+    answer = "".join(line + end for line, end in parts)
+    report = fake_grader.grade(answer, "generic")
+    assert 0.0 <= report.score <= 1.0
+    assert all(0 <= s.start <= s.end <= len(answer) for s in report.sections)
+    assert report.to_json() == fake_grader.grade(re.sub(r"\r(?!\n)", "\n", answer), "generic").to_json()
+
+
+def test_lone_carriage_returns_through_cli(tmp_path: Path) -> None:
+    path = tmp_path / "a.md"
+    path.write_bytes(b"## Requirements\rWe clarify the goal and the latency budget.\r## Monitoring\rWe watch drift.\r")
+    result = CliRunner().invoke(cli, ["grade", str(path), "--rubric", "generic", "--backend", "none", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    sections = json.loads(result.stdout)["sections"]
+    assert [s["step"] for s in sections] == ["requirements", "monitoring"]
+
+
+def test_a_bug_on_one_record_does_not_lose_the_batch(fake_grader: Grader, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An unexpected failure (a bug, simulated) in analysing or scoring one answer is that record's
+    one-line error; the other records of its chunk are graded as before."""
+    import mlsd_grader.grader as grader_module
+
+    records = [{"id": str(k), "answer": f"## Evaluation\nWe measure recall at {k}."} for k in range(5)]
+    expected = [r.report.to_json() for r in fake_grader.grade_many(records, "generic")]
+    real_headings, real_report = grader_module.find_headings, Grader._report
+
+    def failing_headings(text: str) -> list[Any]:
+        if "at 1." in text:
+            raise RuntimeError("simulated\nsecond line")
+        return real_headings(text)
+
+    def failing_report(self: Grader, rub: Rubric, warnings: list[Any], analysis: Any) -> Any:
+        if "at 3." in analysis.text:
+            raise KeyError("x")
+        return real_report(self, rub, warnings, analysis)
+
+    monkeypatch.setattr(grader_module, "find_headings", failing_headings)
+    monkeypatch.setattr(Grader, "_report", failing_report)
+    results = list(fake_grader.grade_many(records, "generic"))
+    assert [r.error for r in results] == [
+        None, "internal error (RuntimeError: simulated); please report it", None,
+        "internal error (KeyError: 'x'); please report it", None,
+    ]
+    assert [r.report.to_json() for r in results if r.report] == [expected[k] for k in (0, 2, 4)]
+
+
+def test_a_bug_is_one_line_through_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "a.md"
+    path.write_text("## Evaluation\nWe measure recall.\n")
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise ZeroDivisionError("simulated")
+
+    monkeypatch.setattr(Grader, "grade", broken)
+    args = ["grade", str(path), "--rubric", "generic", "--backend", "none"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert result.stderr.strip().splitlines() == [
+        "error: internal error (ZeroDivisionError: simulated); please report it "
+        "(set MLSD_GRADER_TRACEBACK=1 for the traceback)"
+    ]
+    monkeypatch.setenv("MLSD_GRADER_TRACEBACK", "1")
+    assert isinstance(CliRunner().invoke(cli, args).exception, ZeroDivisionError)
 
 
 names = st.text(alphabet=st.characters(min_codepoint=97, max_codepoint=122), min_size=1, max_size=12)

@@ -20,7 +20,7 @@ from .errors import AnswerReadError, MLSDGraderError, OutputWriteError, RubricVa
 from .calibration import fit_calibration
 from .evaluation import evaluate_scores, grade_labelled, human_scale, read_labelled
 from .batch import OUTPUT_FORMATS, BatchSummary, OutputFormat, ResultWriter, count_records, open_results, read_inputs
-from .grader import Grader, decode_answer, package_version
+from .grader import Grader, decode_answer, internal_error, package_version
 from .html_report import ReportDirectory, render_html
 from .report import render, report_json_schema
 from .lint import lint_rubric
@@ -29,6 +29,8 @@ from .rubric import bundled_rubric_ids, list_rubrics, load_rubric, rubric_json_s
 __all__ = ["main", "cli"]
 
 F = TypeVar("F", bound=Callable[..., Any])
+# Set (to anything) to see the traceback of an unexpected error instead of its one-line summary.
+TRACEBACK_ENV = "MLSD_GRADER_TRACEBACK"
 _FIELDS = GraderConfig.model_fields
 
 
@@ -109,6 +111,11 @@ def handle_errors(func: F) -> F:
             sys.exit(1)
         except OSError as exc:
             click.echo(f"error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), err=True)
+            sys.exit(1)
+        except Exception as exc:  # a bug, not bad input: still one line (the traceback on request)
+            if os.environ.get(TRACEBACK_ENV):
+                raise
+            click.echo(f"error: {internal_error(exc)} (set {TRACEBACK_ENV}=1 for the traceback)", err=True)
             sys.exit(1)
 
     return wrapper  # type: ignore[return-value]
