@@ -84,7 +84,9 @@ def test_truncation_and_invalid_utf8(fake_grader: Grader, tiny_rubric) -> None:
 def test_signature_names_everything(fake_grader: Grader, tiny_rubric) -> None:
     sig = fake_grader.grade(FULL, tiny_rubric).signature
     assert sig.startswith("mlsd_grader:")
-    for part in (f"rubric:tiny@1#{tiny_rubric.content_hash}", "backend:test:hashing-512", "weights:kw=0.3,sim=0.7"):
+    parts = (f"rubric:tiny@1#{tiny_rubric.content_hash}", "backend:test:hashing-512", "english:symspellpy-6.",
+             "weights:kw=0.3,sim=0.7")
+    for part in parts:
         assert part in sig
 
 

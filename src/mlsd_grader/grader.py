@@ -27,7 +27,9 @@ from .errors import AnswerReadError, MLSDGraderError
 from .keywords import SectionText
 from .report import WARNING_CODES, GradeReport, RubricRef, Warning
 from .rubric import Rubric, Step, load_rubric
-from .integrity import COPIED_SHARE, copied_share, fluency_factor, keyword_density, stuffing_factor
+from .integrity import (
+    COPIED_SHARE, copied_share, english_counts_signature, fluency_factor, keyword_density, stuffing_factor,
+)
 from .scoring import OFF_TOPIC_SCORE, SCORE_DECIMALS, CriterionInput, band_for, overall_score, score_step
 from .segmentation import Heading, Section, body_sentences, find_headings, segment_text, step_prototypes
 from .steps import ANSWER_STEP
@@ -394,7 +396,8 @@ class Grader:
         kw, sim = c.weights
         return (
             f"mlsd_grader:{package_version()}"
-            f"|backend:{backend}|weights:kw={kw:g},sim={sim:g},cov={c.coverage_target:g}"
+            f"|backend:{backend}|english:{english_counts_signature()}"
+            f"|weights:kw={kw:g},sim={sim:g},cov={c.coverage_target:g}"
             f"|bands:{c.strong_hire_threshold:g}/{c.hire_threshold:g}/{c.lean_no_hire_threshold:g}"
             f"|max_chars:{c.max_answer_chars}"
             f"|calibration:{self.calibration.content_hash if self.calibration else 'none'}"

@@ -18,6 +18,7 @@ import threading
 from array import array
 from collections.abc import Mapping
 from functools import lru_cache
+from importlib import metadata
 from pathlib import Path
 from types import MappingProxyType
 from typing import NamedTuple
@@ -161,6 +162,13 @@ class EnglishBigrams(NamedTuple):
 
 
 _BIGRAMS_LOCK = threading.Lock()
+
+
+@lru_cache(maxsize=1)
+def english_counts_signature() -> str:
+    """The English word and word-pair counts that the word-order check reads, as the report signature
+    names them (they move scores): the symspellpy release that ships them."""
+    return f"symspellpy-{metadata.version('symspellpy')}"
 
 
 def english_bigrams() -> EnglishBigrams:
