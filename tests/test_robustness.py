@@ -155,6 +155,18 @@ def test_a_bug_on_one_record_does_not_lose_the_batch(fake_grader: Grader, monkey
     assert [r.report.to_json() for r in results if r.report] == [expected[k] for k in (0, 2, 4)]
 
 
+def test_a_model_that_cannot_load_stops_the_batch_with_its_own_error(tmp_path: Path) -> None:
+    """Not a bug, so not one internal error per record: the batch stops with the loader's own line."""
+    for k in range(3):
+        (tmp_path / f"{k}.md").write_text(f"## Evaluation\nWe measure recall at {k}.\n")
+    out = tmp_path / "out.jsonl"
+    args = ["batch", str(tmp_path), "--rubric", "generic", "--model", str(tmp_path / "no_model"), "-o", str(out)]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 1 and "internal error" not in result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: cannot load model"), lines
+
+
 def test_a_bug_is_one_line_through_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "a.md"
     path.write_text("## Evaluation\nWe measure recall.\n")

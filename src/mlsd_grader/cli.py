@@ -29,7 +29,7 @@ from .rubric import bundled_rubric_ids, list_rubrics, load_rubric, rubric_json_s
 __all__ = ["main", "cli"]
 
 F = TypeVar("F", bound=Callable[..., Any])
-# Set (to anything) to see the traceback of an unexpected error instead of its one-line summary.
+# Set to any non-empty value (even 0) to see the traceback of an unexpected error instead of its line.
 TRACEBACK_ENV = "MLSD_GRADER_TRACEBACK"
 _FIELDS = GraderConfig.model_fields
 

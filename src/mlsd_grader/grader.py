@@ -279,6 +279,8 @@ class Grader:
         jobs = [item for item in chunk if isinstance(item, _Job)]
         try:
             analyses: list[_Analysis | str] = list(self._analyse_many([job.text for job in jobs]))
+        except MLSDGraderError:  # the model cannot be loaded, a bad configuration: every record would fail
+            raise
         except Exception:  # a bug on one answer must not lose the chunk: analyse them one by one
             analyses = [self._isolated(self._analyse_uncached, job.text) for job in jobs]
         found = iter(analyses)
@@ -301,6 +303,8 @@ class Grader:
         record of a batch is that record's error, and the other records are still graded."""
         try:
             return work(*args)
+        except MLSDGraderError:  # not a bug: the grader's own error, raised as before
+            raise
         except Exception as exc:
             return internal_error(exc)
 
