@@ -20,7 +20,7 @@ import numpy as np
 
 from .cache import CACHE_DIR_ENV, cache_dir
 from .config import DEFAULT_MODEL, GraderConfig
-from .errors import ModelLoadError
+from .errors import ModelLoadError, first_line
 
 __all__ = [
     "Embedder",
@@ -89,8 +89,7 @@ class SentenceTransformerEmbedder:
             hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
             self._model: Any = SentenceTransformer(path, device="cpu")
         except Exception as exc:  # any failure to load is one clear error for the user
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise ModelLoadError(f"cannot load model {model!r} offline: {first}") from None
+            raise ModelLoadError(f"cannot load model {model!r} offline: {first_line(exc)}") from None
         self.dim = int(self._model.get_embedding_dimension() or 0)
         # torch inference is thread-safe, but one encode at a time keeps CPU threads from oversubscribing
         self._lock = threading.Lock()
@@ -147,8 +146,7 @@ def distill_static_model(model: str, target: Path) -> Path:
     try:
         static = distill(source, pca_dims=STATIC_PCA_DIMS, sif_coefficient=STATIC_SIF_COEFFICIENT)
     except Exception as exc:  # any failure to distil is one clear error for the user
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ModelLoadError(f"cannot distil a static model from {model!r}: {first}") from None
+        raise ModelLoadError(f"cannot distil a static model from {model!r}: {first_line(exc)}") from None
     if static.weights is not None or static.token_mapping is not None:
         raise ModelLoadError("model2vec made a vocabulary-quantised model, which this backend does not read")
     return write_static_model(
@@ -237,8 +235,7 @@ class StaticEmbedder:
                 vectors=vectors, tokenizer=tokenizer, config=meta["config"], normalize=True
             )
         except Exception as exc:  # a missing package or a damaged cache folder: one clear error
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise ModelLoadError(f"cannot load the static model in {folder}: {first}") from None
+            raise ModelLoadError(f"cannot load the static model in {folder}: {first_line(exc)}") from None
         self.dim = int(vectors.shape[1])
         self._hash = str(meta["vectors_sha256"])[:12]
         self._lock = threading.Lock()  # the tokenizer's truncation setting is set at every call

@@ -13,6 +13,12 @@ __all__ = [
 ]
 
 
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message, or its type's name when it has none."""
+    message = str(exc).strip()
+    return message.splitlines()[0] if message else type(exc).__name__
+
+
 class MLSDGraderError(Exception):
     """Base class of every error raised by mlsd_grader; its message is one line."""
 
