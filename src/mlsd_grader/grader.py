@@ -23,10 +23,10 @@ from .cache import VectorCache
 from .calibration import load_calibration
 from .config import GraderConfig
 from .embeddings import Embedder, load_embedder
-from .errors import AnswerReadError, MLSDGraderError
+from .errors import AnswerReadError, MLSDGraderError, first_line
 from .keywords import SectionText
 from .report import WARNING_CODES, GradeReport, RubricRef, Warning
-from .rubric import Rubric, Step, load_rubric
+from .rubric import Rubric, load_rubric
 from .integrity import (
     COPIED_SHARE, copied_share, english_counts_signature, fluency_factor, keyword_density, stuffing_factor,
 )
@@ -276,14 +276,10 @@ class Grader:
         return _Job(record_id, source, rub, text, warnings)
 
     def _finish_chunk(self, chunk: list[BatchResult | _Job]) -> Iterator[BatchResult]:
-        jobs = [item for item in chunk if isinstance(item, _Job)]
-        try:
-            analyses: list[_Analysis | str] = list(self._analyse_many([job.text for job in jobs]))
-        except MLSDGraderError:  # the model cannot be loaded, a bad configuration: every record would fail
-            raise
-        except Exception:  # a bug on one answer must not lose the chunk: analyse them one by one
-            analyses = [self._isolated(self._analyse_uncached, job.text) for job in jobs]
-        found = iter(analyses)
+        texts = [item.text for item in chunk if isinstance(item, _Job)]
+        together = self._isolated(self._analyse_many, texts)
+        # a bug on one answer must not lose the chunk: then they are analysed one by one
+        found = iter([self._isolated(self._analyse_uncached, t) for t in texts] if isinstance(together, str) else together)
         for item in chunk:
             if isinstance(item, BatchResult):
                 yield item
@@ -303,7 +299,7 @@ class Grader:
         record of a batch is that record's error, and the other records are still graded."""
         try:
             return work(*args)
-        except MLSDGraderError:  # not a bug: the grader's own error, raised as before
+        except MLSDGraderError:  # not a bug (a model that cannot load, a bad configuration): raised as before
             raise
         except Exception as exc:
             return internal_error(exc)
@@ -329,7 +325,12 @@ class Grader:
         stuffed = False
         for step in rub.steps:
             regions = [(s.start, s.end) for s in sections if s.step == step.id]
-            section = SectionText(text, regions, phrases=_step_phrases(step)) if regions else None
+            concept_phrases = [p for crit in step.criteria for c in crit.concepts for p in c.phrases]
+            # every phrase scoring looks up in the section: concepts, anti-pattern triggers and unless
+            phrases = concept_phrases + [
+                p for crit in step.criteria for a in crit.anti_patterns for p in (*a.triggers, *a.unless)
+            ]
+            section = SectionText(text, regions, phrases=phrases) if regions else None
             answer_vectors = None
             if analysis.vectors is not None and regions:
                 rows = [i for i, sp in enumerate(analysis.sentences) if any(a <= sp.start < b for a, b in regions)]
@@ -344,8 +345,7 @@ class Grader:
             # Not for short-answer rubrics: their concepts are every content word of the reference, and
             # a terse list of the right terms is a fair short answer ("name four header fields").
             if section is not None and not rub.is_short_answer:
-                phrases = [p for c in step.criteria for concept in c.concepts for p in concept.phrases]
-                stuffing = stuffing_factor(keyword_density(section, phrases))
+                stuffing = stuffing_factor(keyword_density(section, concept_phrases))
                 stuffed = stuffed or stuffing < 1.0
             step_scores.append(
                 score_step(
@@ -419,14 +419,6 @@ class _Job:
     warnings: list[Warning]
 
 
-def _step_phrases(step: Step) -> list[str]:
-    """Every phrase that scoring a step looks up in its section: concepts, anti-pattern triggers and
-    their ``unless`` phrases."""
-    phrases = [p for crit in step.criteria for c in crit.concepts for p in c.phrases]
-    phrases += [p for crit in step.criteria for a in crit.anti_patterns for p in (*a.triggers, *a.unless)]
-    return phrases
-
-
 def _split_rows(vectors: np.ndarray, sizes: Sequence[int]) -> list[np.ndarray]:
     """Consecutive row blocks of ``vectors``, one of each size."""
     out, pos = [], 0
@@ -438,8 +430,8 @@ def _split_rows(vectors: np.ndarray, sizes: Sequence[int]) -> list[np.ndarray]:
 
 def internal_error(exc: BaseException) -> str:
     """One line for an unexpected exception (a bug in the grader, not bad input)."""
-    detail = str(exc).splitlines()[0] if str(exc) else ""
-    return f"internal error ({type(exc).__name__}{': ' + detail if detail else ''}); please report it"
+    detail = f": {first_line(exc)}" if str(exc).strip() else ""
+    return f"internal error ({type(exc).__name__}{detail}); please report it"
 
 
 def _record_rubric(record: BatchRecord, default: Rubric | None) -> Rubric | str:
