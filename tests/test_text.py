@@ -33,3 +33,24 @@ def test_sentences_of_a_slice_keep_absolute_offsets() -> None:
     spans = split_sentences(text, 3)
     assert [text[s.start : s.end] for s in spans] == ["First one.", "Second one."]
     assert spans[0].start == 3
+
+
+def test_sentences_keep_abbreviations_decimals_urls_code_and_item_numbers_whole() -> None:
+    text = (
+        "Pick a threshold, i.e. 0.5 for now. Compare ranking vs. retrieval.\n"
+        "1. Collect logs. Then train.\n"
+        "- 2. Accuracy is 97.5%. Recall is 0.82.\n"
+        "See https://example.com/a.b?x=1 for it. Call `model.fit(X, y)` first."
+    )
+    got = [text[s.start : s.end] for s in split_sentences(text)]
+    assert got == [
+        "Pick a threshold, i.e. 0.5 for now.",
+        "Compare ranking vs. retrieval.",
+        "1. Collect logs.",
+        "Then train.",
+        "- 2. Accuracy is 97.5%.",
+        "Recall is 0.82.",
+        "See https://example.com/a.b?x=1 for it.",
+        "Call `model.fit(X, y)` first.",
+    ]
+    assert [(s.start, s.end) for s in split_sentences(text.upper())] == [(s.start, s.end) for s in split_sentences(text)]
