@@ -20,15 +20,6 @@ OWN = "mlsd_grader"
 # Third-party classes whose documented use is to be subclassed: a pydantic model is declared by
 # subclassing BaseModel.
 MEANT_FOR_SUBCLASSING = {("pydantic", "BaseModel")}
-# TEMPORARY, the one expected offence: segmentation.py reads re's parsed patterns (required_literals) and
-# is being rewritten on another branch. Remove these lines when that rewrite is merged; the test then
-# asks for no offence at all.
-EXPECTED_UNTIL_SEGMENTATION_REWRITE = [
-    "mlsd_grader/segmentation.py:14: imports the private module re._constants",
-    "mlsd_grader/segmentation.py:18: imports from the private module re._parser",
-]
-
-
 def _private(name: str) -> bool:
     return name.startswith("_") and not (name.startswith("__") and name.endswith("__"))
 
@@ -106,7 +97,7 @@ def test_no_module_uses_another_librarys_private_parts() -> None:
         for path in sorted(PACKAGE.rglob("*.py"))
         for hit in offences(path.read_text(encoding="utf-8"), str(path.relative_to(PACKAGE.parent)))
     ]
-    assert found == EXPECTED_UNTIL_SEGMENTATION_REWRITE, "\n".join(found)
+    assert found == [], "\n".join(found)
 
 
 @pytest.mark.parametrize(

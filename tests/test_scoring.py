@@ -93,7 +93,7 @@ def test_signature_names_everything(fake_grader: Grader, tiny_rubric) -> None:
 def test_a_scaled_down_step_says_why_first(tiny_rubric) -> None:
     """The integrity factor (word salad, keyword stuffing) scales the step, and its feedback opens with
     the reason, since the criterion lines may name concepts that the section does mention."""
-    from mlsd_grader.keywords import SectionText
+    from mlsd_grader.keywords import SectionText, WeightedText
     from mlsd_grader.scoring import SCALED_DOWN_FEEDBACK, CriterionInput, score_step
 
     step = tiny_rubric.steps[0]
@@ -102,7 +102,8 @@ def test_a_scaled_down_step_says_why_first(tiny_rubric) -> None:
     config = GraderConfig(backend="none")
 
     def scored(integrity: float):  # type: ignore[no-untyped-def]
-        return score_step(step, weight=1.0, section=SectionText(text, [(0, len(text))]), answer_vectors=None,
+        whole = WeightedText(SectionText(text, [(0, len(text))]), [0], [1.0], [(step.id, 1.0)])
+        return score_step(step, weight=1.0, text=whole, answer_vectors=None,
                           inputs=inputs, config=config, integrity=integrity)
 
     plain, halved = scored(1.0), scored(0.5)

@@ -75,11 +75,11 @@ def test_code_blocks_are_not_headings() -> None:
 
 def test_plain_prose_gets_content_sections(fake_grader: Grader) -> None:
     text = (
-        "We would monitor drift and retrain weekly, with alerts on dashboards.\n\n"
-        "First, we should clarify how many daily active users and QPS we expect."
+        "First, we should clarify how many daily active users and QPS we expect.\n\n"
+        "We would monitor drift and retrain weekly, with alerts on dashboards."
     )
     sections = fake_grader.segment(text)
-    assert [s.step for s in sections] == ["monitoring", "requirements"]
+    assert [s.step for s in sections] == ["requirements", "monitoring"]
     assert all(0 < s.confidence <= 1 for s in sections)
 
 

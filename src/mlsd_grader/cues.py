@@ -1,12 +1,13 @@
-"""Step cues for segmentation: what headings are called, words typical of each step, and prototype
-sentences whose embeddings stand for each step. Rubric-independent, so ``segment`` needs no rubric."""
+"""Step cues for segmentation: what headings are called and words typical of each step. Each is a feature
+of the learned step model (``step_model``), which weighs it against the words of real answers.
+Rubric-independent, so ``segment`` needs no rubric."""
 
 from __future__ import annotations
 
 import re
 from typing import Final
 
-__all__ = ["HEADING_CUES", "CONTENT_CUES", "PROTOTYPES", "HEADING_VOCABULARY"]
+__all__ = ["HEADING_CUES", "CONTENT_CUES", "HEADING_VOCABULARY"]
 
 # (regex on the lower-cased heading, weight). The heading goes to the step with the highest total.
 HEADING_CUES: Final[dict[str, list[tuple[re.Pattern[str], float]]]] = {
@@ -119,64 +120,4 @@ CONTENT_CUES: Final[dict[str, list[tuple[re.Pattern[str], float]]]] = {
             (r"\bdegrad|\bdata quality|\bscal(e|ing) (out|up)|\bautoscal|\bhorizontal", 0.6),
         ],
     }.items()
-}
-
-# Sentences that stand for each step; their embeddings are the step prototypes for content segmentation.
-PROTOTYPES: Final[dict[str, list[str]]] = {
-    "requirements": [
-        "Before designing anything I'd clarify the business goal and what success means for the product.",
-        "How many daily active users do we have and how many requests per second must we handle?",
-        "I'll assume around a hundred million users and a latency budget of about two hundred milliseconds.",
-        "Are there privacy or regulatory constraints on which user data we can use?",
-        "Which features does the product need to support, and on which platforms?",
-        "Let me ask a few clarifying questions about the scope of the problem.",
-    ],
-    "framing": [
-        "I'd frame this as a binary classification problem that predicts the probability of a click.",
-        "The input is the user and the context, and the output is a ranked list of items.",
-        "The ML objective is to maximise the predicted engagement, which serves the business goal.",
-        "This is a learning to rank problem, and I'd use a pointwise formulation first.",
-        "We can translate the business objective into an ML objective we can optimise.",
-        "The model takes a query and returns the most similar items, which makes this representation learning.",
-    ],
-    "data": [
-        "The training data comes from interaction logs, with clicks as positive labels.",
-        "For features I'd use user demographics, item metadata and historical engagement counts.",
-        "Categorical features are one-hot encoded or hashed, and numeric features are normalized and bucketized.",
-        "The classes are heavily imbalanced, so I'd downsample negatives.",
-        "Labels come from human annotators and from user reports.",
-        "Features are computed in a pipeline and stored in a feature store so training and serving agree.",
-    ],
-    "modeling": [
-        "I'd start with a simple logistic regression baseline before trying a deep model.",
-        "Next I'd train a gradient boosted tree model and then a neural network.",
-        "The model architecture is a two-tower network with a user tower and an item tower.",
-        "We train with a cross-entropy loss and tune the hyperparameters on a validation set.",
-        "To build training examples we pair each positive with sampled negatives.",
-        "Training is distributed across several machines because the dataset is large.",
-    ],
-    "evaluation": [
-        "Offline, I'd measure precision and recall at k and nDCG on a held-out set.",
-        "We evaluate the classifier with the area under the ROC curve and log loss.",
-        "Online, we run an A/B test and compare click-through rate against the control group.",
-        "The main online metric is watch time, with guardrail metrics on user complaints.",
-        "The offline metrics have to correlate with the online business metrics.",
-        "We'd check that the results are statistically significant before launching.",
-    ],
-    "serving": [
-        "At serving time, candidate generation retrieves a few thousand items and a ranker scores them.",
-        "We use approximate nearest neighbour search over an index of item embeddings.",
-        "Predictions are computed online within the latency budget, with caching for popular items.",
-        "Some scores can be precomputed in batch every night and served from a key-value store.",
-        "We roll out the new model gradually, first in shadow mode and then as a canary.",
-        "To cut inference latency we can quantize or distill the model.",
-    ],
-    "monitoring": [
-        "After launch we monitor the model's predictions and the input feature distributions for drift.",
-        "Dashboards and alerts fire when metrics degrade or the data pipeline breaks.",
-        "The model is retrained regularly on fresh data to keep up with changing behaviour.",
-        "We log every prediction and its outcome so we can debug and build new training data.",
-        "We have to watch for feedback loops where the model only learns from what it showed.",
-        "The infrastructure scales horizontally as traffic grows.",
-    ],
 }

@@ -6,6 +6,7 @@ the CLI only reads files and prints what the Grader returns.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import threading
 from collections import OrderedDict
@@ -24,15 +25,18 @@ from .calibration import load_calibration
 from .config import GraderConfig
 from .embeddings import Embedder, load_embedder
 from .errors import AnswerReadError, MLSDGraderError, first_line
-from .keywords import SectionText
+from .keywords import SectionText, WeightedText
 from .report import WARNING_CODES, GradeReport, RubricRef, Warning
 from .rubric import Rubric, load_rubric
 from .integrity import (
     COPIED_SHARE, copied_share, english_counts_signature, fluency_factor, keyword_density, stuffing_factor,
 )
 from .scoring import OFF_TOPIC_SCORE, SCORE_DECIMALS, CriterionInput, band_for, overall_score, score_step
-from .segmentation import Heading, Section, body_sentences, find_headings, segment_text, step_prototypes
+from .segmentation import (
+    Heading, Section, StepAssignment, assign_steps, body_sentences, find_headings, segment_text,
+)
 from .steps import ANSWER_STEP
+from .step_model import NONE_STATE, STATES
 from .text import Span, normalize_line_ends, rubric_sentences, split_sentences
 
 __all__ = ["Grader", "grade", "segment", "decode_answer", "package_version", "ANSWERS_PER_CHUNK"]
@@ -82,6 +86,8 @@ class _Analysis:
     sentences: list[Span]
     vectors: np.ndarray | None
     sections: list[Section]
+    # each sentence's probability of each step (step_model.STATES), None for an empty answer
+    assignment: StepAssignment | None
 
 
 class Grader:
@@ -95,7 +101,6 @@ class Grader:
         self.config = config if config is not None else GraderConfig()
         self._embedder = embedder
         self._embedder_loaded = embedder is not None
-        self._prototypes: np.ndarray | None = None
         self._rubric_vectors: dict[str, list[np.ndarray]] = {}
         # The rubric-independent analysis of the last few answers, in memory only, so grading one
         # answer against several rubrics encodes it once.
@@ -114,15 +119,6 @@ class Grader:
                 self._embedder = load_embedder(self.config)
                 self._embedder_loaded = True
             return self._embedder
-
-    def _step_prototypes(self) -> np.ndarray | None:
-        embedder = self.embedder
-        if embedder is None:
-            return None
-        with self._lock:
-            if self._prototypes is None:
-                self._prototypes = step_prototypes(embedder.encode)
-            return self._prototypes
 
     def _model_vectors(self, rubric: Rubric) -> list[np.ndarray]:
         """Sentence vectors of every criterion's model answer, encoded once per rubric content."""
@@ -193,11 +189,14 @@ class Grader:
         if embedder is not None and flat:
             split = _split_rows(embedder.encode(flat), [len(spans) for spans in sentences])
             vectors = [v if len(v) else None for v in split]
-        prototypes = self._step_prototypes()
-        return [
-            _Analysis(t, h, s, v, segment_text(t, h, s, v, prototypes)) if ok else _Analysis(t, [], [], None, [])
-            for t, h, s, v, ok in zip(texts, headings, sentences, vectors, present)
-        ]
+        out = []
+        for t, h, s, v, ok in zip(texts, headings, sentences, vectors, present):
+            if not ok:
+                out.append(_Analysis(t, [], [], None, [], None))
+                continue
+            assignment = assign_steps(t, h, s)
+            out.append(_Analysis(t, h, s, v, segment_text(t, h, s, assignment), assignment))
+        return out
 
     # ------------------------------------------------------------ public
 
@@ -323,18 +322,25 @@ class Grader:
         k = 0
         missing = []
         stuffed = False
+        # every phrase scoring looks up in the answer: concepts, anti-pattern triggers and unless
+        phrases = [
+            p for step in rub.steps for crit in step.criteria
+            for p in (*(q for c in crit.concepts for q in c.phrases),
+                      *(q for a in crit.anti_patterns for q in (*a.triggers, *a.unless)))
+        ]
+        whole = SectionText(text, [(0, len(text))], phrases=phrases) if not empty else None
+        units = _Units(analysis, rub)
         for step in rub.steps:
-            regions = [(s.start, s.end) for s in sections if s.step == step.id]
-            concept_phrases = [p for crit in step.criteria for c in crit.concepts for p in c.phrases]
-            # every phrase scoring looks up in the section: concepts, anti-pattern triggers and unless
-            phrases = concept_phrases + [
-                p for crit in step.criteria for a in crit.anti_patterns for p in (*a.triggers, *a.unless)
-            ]
-            section = SectionText(text, regions, phrases=phrases) if regions else None
-            answer_vectors = None
-            if analysis.vectors is not None and regions:
-                rows = [i for i, sp in enumerate(analysis.sentences) if any(a <= sp.start < b for a, b in regions)]
-                answer_vectors = analysis.vectors[rows] if rows else None
+            unit_weights, sentence_weights = units.weights(step.id)
+            section = None
+            if whole is not None and max(unit_weights, default=0.0) > 0:
+                section = WeightedText(whole, units.starts, unit_weights, units.judged)
+            answer_vectors = vector_weights = None
+            if analysis.vectors is not None and section is not None:
+                rows = np.flatnonzero(sentence_weights > 0)
+                if len(rows):
+                    answer_vectors = analysis.vectors[rows]
+                    vector_weights = None if rub.is_short_answer else sentence_weights[rows]
             inputs = []
             for crit in step.criteria:
                 inputs.append(CriterionInput(crit, model_vectors[k] if model_vectors else None))
@@ -345,14 +351,16 @@ class Grader:
             # Not for short-answer rubrics: their concepts are every content word of the reference, and
             # a terse list of the right terms is a fair short answer ("name four header fields").
             if section is not None and not rub.is_short_answer:
+                concept_phrases = [p for crit in step.criteria for c in crit.concepts for p in c.phrases]
                 stuffing = stuffing_factor(keyword_density(section, concept_phrases))
                 stuffed = stuffed or stuffing < 1.0
             step_scores.append(
                 score_step(
                     step,
                     weight=step.weight / total_weight,
-                    section=section,
+                    text=section,
                     answer_vectors=answer_vectors,
+                    vector_weights=vector_weights,
                     inputs=inputs,
                     config=self.config,
                     integrity=fluency * stuffing,
@@ -417,6 +425,53 @@ class _Job:
     rubric: Rubric
     text: str
     warnings: list[Warning]
+
+
+# How far a sentence counts as a step's content, from its probability p of belonging to the step: not at
+# all up to STEP_WEIGHT_FLOOR, fully from STEP_WEIGHT_FULL, linearly between. Chosen on the dev answers
+# (bench/real_answers.py; docs/scoring.md): see the constants' table there.
+STEP_WEIGHT_FLOOR = 0.1
+STEP_WEIGHT_FULL = 0.5
+
+
+class _Units:
+    """The answer's units (headings and sentences, in text order) with each one's probability of every
+    step; a heading takes the probabilities of the sentence it introduces."""
+
+    def __init__(self, analysis: _Analysis, rubric: Rubric) -> None:
+        self.short_answer = rubric.is_short_answer
+        sentences = analysis.sentences
+        starts = [s.start for s in sentences]
+        items: list[tuple[int, int]] = [(s.start, t) for t, s in enumerate(sentences)]
+        for h in analysis.headings:
+            t = bisect.bisect_left(starts, h.end)
+            items.append((h.start, t if t < len(sentences) else -1))
+        items.sort()
+        self.starts = [0] + [start for start, _ in items]
+        self.rows = [-1] + [t for _, t in items]  # a leading unit for text before the first (blank) one
+        assignment = analysis.assignment
+        self.probabilities = assignment.probabilities if assignment is not None else None
+        if self.short_answer or assignment is None:
+            self.judged = [(ANSWER_STEP if self.short_answer else None, 1.0)] * len(self.starts)
+        else:
+            path = assignment.path
+            self.judged = [
+                (None, 1.0) if t < 0 else (_state_step(path[t]), float(self.probabilities[t, path[t]]))  # type: ignore[index]
+                for t in self.rows
+            ]
+        self.sentence_count = len(sentences)
+
+    def weights(self, step_id: str) -> tuple[list[float], np.ndarray]:
+        """Each unit's weight for the step and each sentence's (0 to 1)."""
+        if self.short_answer or self.probabilities is None:
+            return [1.0] * len(self.starts), np.ones(self.sentence_count)
+        p = self.probabilities[:, STATES.index(step_id)]
+        sentence = np.clip((p - STEP_WEIGHT_FLOOR) / (STEP_WEIGHT_FULL - STEP_WEIGHT_FLOOR), 0.0, 1.0)
+        return [0.0 if t < 0 else float(sentence[t]) for t in self.rows], sentence
+
+
+def _state_step(state: int) -> str | None:
+    return STATES[state] if state != NONE_STATE else None
 
 
 def _split_rows(vectors: np.ndarray, sizes: Sequence[int]) -> list[np.ndarray]:

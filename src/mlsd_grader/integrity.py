@@ -25,7 +25,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .keywords import SectionText
+from .keywords import SectionText, WeightedText
 
 __all__ = [
     "anomaly_rate",
@@ -356,12 +356,17 @@ STUFFED_DENSITY = 0.70
 _WORD = re.compile(r"[^\W_]+")
 
 
-def keyword_density(section: SectionText, phrases: list[str]) -> float:
-    """Share of the section's words inside mentions of ``phrases``; 0 for a section under 10 words."""
-    total = sum(len(_WORD.findall(section.text, a, b)) for a, b in section.regions)
+def keyword_density(text: WeightedText, phrases: list[str]) -> float:
+    """Share of the step's words inside mentions of ``phrases``, each unit's words counted by its weight
+    for the step; 0 when the step holds under 10 (weighted) words."""
+    starts = text.unit_starts + [len(text.section.text)]
+    words = [len(_WORD.findall(text.section.text, a, b)) for a, b in zip(starts, starts[1:])]
+    total = sum(w * n for w, n in zip(text.weights, words))
     if total < 10:
         return 0.0
-    covered = sum(len(_WORD.findall(section.text, s, e)) for s, e in section.positive_spans(phrases))
+    covered = 0.0
+    for s, e in text.section.positive_spans(phrases):
+        covered += text.weights[text.unit_of(s)] * len(_WORD.findall(text.section.text, s, e))
     return covered / total
 
 

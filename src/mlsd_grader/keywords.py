@@ -27,6 +27,7 @@ __all__ = [
     "find_concept",
     "find_anti_pattern",
     "concept_coverage",
+    "WeightedText",
     "MAX_EVIDENCE",
 ]
 
@@ -61,13 +62,16 @@ _NEGATED_AFTER = re.compile(
 
 
 class Evidence(BaseModel):
-    """A span of the answer that supports a finding."""
+    """A span of the answer that supports a finding, with the step its sentence was judged to be and how
+    sure that judgement is (the sentence's probability of that step; see ``step_model``)."""
 
     model_config = ConfigDict(frozen=True)
 
     text: str
     start: int
     end: int
+    step: str | None = None
+    probability: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -350,10 +354,61 @@ def find_anti_pattern(section: SectionText, anti: AntiPattern) -> list[Evidence]
     return hits[:MAX_EVIDENCE]
 
 
-def concept_coverage(matched: Sequence[tuple[Concept, bool]], target: float) -> float:
-    """Weighted share of concepts matched, where ``target`` of the total weight earns 1.0."""
+def concept_coverage(matched: Sequence[tuple[Concept, float]], target: float) -> float:
+    """Weighted share of concepts matched, where ``target`` of the total weight earns 1.0. A concept's
+    credit is 1 or 0 (matched or not), or a share for a mention in a sentence that may belong elsewhere."""
     total = sum(c.weight for c, _ in matched)
     if total <= 0:
         return 0.0
-    hit = sum(c.weight for c, ok in matched if ok)
+    hit = sum(c.weight * float(credit) for c, credit in matched)
     return min(1.0, hit / (target * total))
+
+
+class WeightedText:
+    """The whole answer as seen by one step: each unit (a sentence, or a heading) carries a weight, how
+    far it counts as that step's content (0 to 1, from its probability of belonging to the step), and
+    the step it was judged to be with that judgement's probability. Evidence is looked for everywhere,
+    and a mention earns the weight of its unit, so a sentence placed in the wrong step costs part of its
+    credit, never all of it."""
+
+    def __init__(
+        self, section: SectionText, unit_starts: Sequence[int], weights: Sequence[float],
+        judged: Sequence[tuple[str | None, float]],
+    ) -> None:
+        self.section = section
+        self.unit_starts = list(unit_starts)
+        self.weights = list(weights)
+        self.judged = list(judged)
+
+    def unit_of(self, start: int) -> int:
+        """The index of the unit holding character ``start``."""
+        return max(0, bisect.bisect_right(self.unit_starts, start) - 1)
+
+    def weighted_evidence(self, phrases: Iterable[str], min_weight: float = 0.0) -> list[tuple[float, Evidence]]:
+        """Non-negated mentions of ``phrases`` in units weighing more than ``min_weight``, heaviest first
+        (then in text order), each with its unit's weight."""
+        found = []
+        for s, e in self.section.positive_spans(phrases):
+            u = self.unit_of(s)
+            w = self.weights[u]
+            if w > min_weight:
+                step, prob = self.judged[u]
+                found.append((w, Evidence(text=self.section.text[s:e], start=s, end=e, step=step,
+                                          probability=round(prob, 4))))
+        found.sort(key=lambda we: (-we[0], we[1].start))
+        return found
+
+    def concept(self, concept: Concept) -> tuple[float, list[Evidence]]:
+        """The concept's credit (the weight of its best mention; 0 if none) and its evidence."""
+        found = self.weighted_evidence(concept.phrases)
+        if not found:
+            return 0.0, []
+        return found[0][0], [ev for _, ev in found[:MAX_EVIDENCE]]
+
+    def anti_pattern(self, anti: AntiPattern, min_weight: float) -> list[Evidence]:
+        """Evidence of the mistake in units weighing at least ``min_weight``: a trigger mentioned there
+        and no ``unless`` phrase; empty when absent."""
+        hits = [ev for w, ev in self.weighted_evidence(anti.triggers) if w >= min_weight]
+        if not hits or (anti.unless and any(w >= min_weight for w, _ in self.weighted_evidence(anti.unless))):
+            return []
+        return sorted(hits, key=lambda ev: ev.start)[:MAX_EVIDENCE]

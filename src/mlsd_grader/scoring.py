@@ -11,7 +11,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from .config import GraderConfig
-from .keywords import Evidence, SectionText, concept_coverage, find_anti_pattern, find_concept
+from .keywords import Evidence, WeightedText, concept_coverage
 from .rubric import Criterion, Step
 from .similarity import align
 from .steps import step_title
@@ -37,6 +37,9 @@ SCORE_DECIMALS = 4
 # An answer scoring below this overall is flagged off_topic: the twelve off-topic texts of
 # tests/data/off_topic score at most 0.075 against any bundled rubric, the weakest real example 0.27.
 OFF_TOPIC_SCORE = 0.12
+# A trigger of an anti-pattern counts only in a sentence that belongs to the step at least this much (a
+# weight of 0.5 or more: mostly the step's own content), so a mistake is charged to one step.
+ANTI_PATTERN_WEIGHT = 0.5
 # Feedback: a criterion below WEAK_CRITERION needs work; one at or above GOOD_CRITERION is praised.
 WEAK_CRITERION = 0.5
 GOOD_CRITERION = 0.75
@@ -100,15 +103,17 @@ def score_step(
     step: Step,
     *,
     weight: float,
-    section: SectionText | None,
+    text: WeightedText | None,
     answer_vectors: np.ndarray | None,
     inputs: Sequence[CriterionInput],
     config: GraderConfig,
     integrity: float = 1.0,
+    vector_weights: np.ndarray | None = None,
 ) -> StepScore:
-    """Score one step from its section (None when the answer has no section for it); ``integrity`` (0-1:
-    the word-order factor times the keyword-stuffing factor, see ``integrity.py``) scales what coverage
-    and similarity earn."""
+    """Score one step. ``text`` weighs every part of the answer by how far it belongs to the step (None
+    when nothing does); ``answer_vectors`` are the sentence vectors, weighted by ``vector_weights`` (None:
+    all count fully). ``integrity`` (0-1: the word-order factor times the keyword-stuffing factor, see
+    ``integrity.py``) scales what coverage and similarity earn."""
     kw_weight, sim_weight = config.weights
     results: list[CriterionScore] = []
     coverages: list[float] = []
@@ -116,16 +121,16 @@ def score_step(
     raw_scores: list[float] = []
     for item in inputs:
         crit = item.criterion
-        found = [(c, find_concept(section, c) if section else []) for c in crit.concepts]
-        coverage = concept_coverage([(c, bool(ev)) for c, ev in found], config.coverage_target)
+        found = [(c, *(text.concept(c) if text else (0.0, []))) for c in crit.concepts]
+        coverage = concept_coverage([(c, credit) for c, credit, _ in found], config.coverage_target)
         sim = 0.0
         if sim_weight > 0 and item.model_vectors is not None and answer_vectors is not None:
-            sim = align(item.model_vectors, answer_vectors).score
+            sim = align(item.model_vectors, answer_vectors, weights=vector_weights).score
         if crit.concepts:
             raw = kw_weight * coverage + sim_weight * sim
         else:  # nothing to cover: similarity alone decides (keywords-only backends give 0)
             raw = sim if sim_weight > 0 else 0.0
-        hits = [(a, find_anti_pattern(section, a)) for a in crit.anti_patterns] if section else []
+        hits = [(a, text.anti_pattern(a, ANTI_PATTERN_WEIGHT)) for a in crit.anti_patterns] if text else []
         penalties = [AntiPatternHit(id=a.id, penalty=_r(a.weight), evidence=ev) for a, ev in hits if ev]
         score = min(max(integrity * raw + sum(a.weight for a, ev in hits if ev), 0.0), 1.0)
         coverages.append(coverage)
@@ -135,8 +140,8 @@ def score_step(
             CriterionScore(
                 id=crit.id,
                 score=_r(score),
-                matched=[ConceptMatch(concept=c.name, evidence=ev) for c, ev in found if ev],
-                missing=[c.name for c, ev in found if not ev],
+                matched=[ConceptMatch(concept=c.name, evidence=ev) for c, _, ev in found if ev],
+                missing=[c.name for c, _, ev in found if not ev],
                 anti_patterns=penalties,
             )
         )
@@ -153,7 +158,7 @@ def score_step(
         keyword_coverage=_r(mean(coverages)),
         similarity=_r(mean(sims)) if sim_weight > 0 else 0.0,
         criteria=results,
-        feedback=_feedback(step, section is not None, [i.criterion for i in inputs], results, integrity),
+        feedback=_feedback(step, text is not None, [i.criterion for i in inputs], results, integrity),
     )
 
 

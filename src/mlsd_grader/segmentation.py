@@ -1,28 +1,29 @@
 """Segmentation: answer text -> sections mapped to framework steps, with character spans.
 
-Explicit structure comes first: markdown headings (parsed with markdown-it-py, which also tells code
-blocks apart), "Step 3:" labels, numbered heading lines, bold labels and "Metrics:" style labels. Text
-under no recognised heading is labelled sentence by sentence from content (keyword cues plus, when an
-embedder is available, similarity to step prototype sentences), and a Viterbi pass turns the per-sentence
-scores into contiguous sections that prefer the framework order.
+Structure is found first: markdown headings (parsed with markdown-it-py, which also tells code blocks
+apart), "Step 3:" labels, numbered heading lines, bold labels and "Metrics:" style labels. Then every
+sentence gets a probability of each step from the learned step model (``step_model``), which reads the
+sentence, the headings above it and its neighbours; a heading is evidence, not a verdict. Sections are
+the runs of sentences whose most likely step is the same.
 """
 
 from __future__ import annotations
 
 import bisect
 import re
-import re._constants as _sre
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from re._parser import parse as _sre_parse
 
 import numpy as np
 from markdown_it import MarkdownIt
 from pydantic import BaseModel, ConfigDict
 from rapidfuzz.distance import Levenshtein
 
-from .cues import CONTENT_CUES, HEADING_CUES, HEADING_VOCABULARY, PROTOTYPES
+from .cues import HEADING_CUES, HEADING_VOCABULARY
+from .step_model import (
+    BOUNDARY_KINDS, NONE_STATE, SentenceContext, boundary_kind, feature_matrix, load_step_model, sentence_features,
+)
 from .text import Span, normalize_line_ends
 
 __all__ = [
@@ -31,42 +32,20 @@ __all__ = [
     "find_headings",
     "body_sentences",
     "segment_text",
-    "step_prototypes",
+    "assign_steps",
+    "sentence_contexts",
+    "answer_features",
+    "StepAssignment",
     "classify_heading",
-    "required_literals",
 ]
 
 STEPS: tuple[str, ...] = tuple(HEADING_CUES)
-_NONE = len(STEPS)  # index of the "unassigned" state
 
-# Confidence of a section whose step comes from its heading: a cue match, a typo-tolerant match,
-# a sub-heading inheriting its parent's step, or only the number of "Step N".
+# Confidence of a heading's step where no sentence follows it to take the step from (a heading last in
+# the answer): a lexicon match, a typo-tolerant match, or only the number of "Step N".
 HEADING_CONFIDENCE = 0.95
 FUZZY_HEADING_CONFIDENCE = 0.8
-INHERITED_CONFIDENCE = 0.8
 NUMBER_ONLY_CONFIDENCE = 0.6
-
-# Content segmentation. Grid-searched on the odd-numbered half of tests/gold/segmentation (7 answers,
-# scored with and without headings) and checked on the even half, which it did not see: 0.964 / 0.942
-# character accuracy there (docs/segmentation.md). Weight of keyword cues against prototype similarity,
-CUE_WEIGHT = 0.5
-# the score of the "unassigned" state (a sentence scoring below it for every step fits none),
-UNASSIGNED_SCORE = 0.14
-# the cost of changing step between sentences: inside a paragraph, at a blank line, and extra for going
-# back in the framework order (answers mostly follow it),
-SWITCH_COST = 0.25
-PARAGRAPH_SWITCH_COST = 0.03
-BACKWARD_COST = 0.15
-# the cue weight of a sentence that opens by naming a step ("For monitoring, ..."),
-LEAD_IN_CUE = 1.5
-# and how many of a step's prototype sentences (the closest) are averaged into its similarity.
-PROTOTYPE_TOP_K = 2
-# Bonus a heading gives its steps in every sentence under it (enough to outweigh any content score),
-# and the smaller hint of an inline label with no heading above it, for its own paragraph only.
-HEADING_PRIOR = 1.0
-LABEL_PRIOR = 0.3
-# Sharpness of the softmax that turns content scores into a content-based section's confidence.
-POSTERIOR_SHARPNESS = 10.0
 
 
 class Section(BaseModel):
@@ -288,19 +267,10 @@ def body_sentences(text: str, headings: Sequence[Heading]) -> list[Span]:
     return spans
 
 
-# ---------------------------------------------------------------- content classification
-
-
-def step_prototypes(encode: object) -> np.ndarray:
-    """Prototype vectors, shape (steps, k, dim), from an embedder's ``encode``."""
-    sentences = [s for step in STEPS for s in PROTOTYPES[step]]
-    vectors = encode(sentences)  # type: ignore[operator]
-    per_step = len(PROTOTYPES[STEPS[0]])
-    return np.asarray(vectors, dtype=np.float32).reshape(len(STEPS), per_step, -1)
-
+# ---------------------------------------------------------------- step assignment
 
 # A sentence that opens by naming its topic ("For monitoring, ...", "At serving time ...", "On the
-# modeling side ...") announces a step as a heading would.
+# modeling side ...") announces a step as a heading would: a feature of the step model.
 _LEAD_IN = re.compile(
     r"^\W*(?:(?:and|then|next|now|finally|lastly|so)\W+)?(?:for|on|in terms of|regarding|as for|at|during|"
     r"when it comes to|moving on to|turning to|coming to)\s+(?:the\s+)?(?P<topic>(?:[\w/&-]+\s+){0,2}[\w/&-]+)",
@@ -308,186 +278,107 @@ _LEAD_IN = re.compile(
 )
 
 
-def required_literals(rx: re.Pattern[str]) -> tuple[str, ...] | None:
-    """Strings one of which every match of ``rx`` contains, or None when the pattern gives none (it
-    ignores case, or an alternative holds no literal text). A sentence holding none of them cannot
-    match, and a substring test is ten times cheaper than the search. Read from the parsed pattern:
-    the longest run of literal characters that a match must hold, or one from each alternative (see
-    _literal_options); "\\bre-?rank" gives "rank", not "re", which three sentences in four hold."""
-    if rx.flags & ~re.UNICODE:
-        return None
-    return _literal_options(list(_sre_parse(rx.pattern, rx.flags)))
+@dataclass(frozen=True, slots=True)
+class StepAssignment:
+    """Each body sentence's probability of each state (``step_model.STATES``: the seven steps, then
+    none), and the most likely sequence of states."""
+
+    probabilities: np.ndarray
+    path: list[int]
 
 
-def _literal_options(items: list[tuple[object, object]]) -> tuple[str, ...] | None:
-    """For a parsed sequence: its longest run of consecutive literals (zero-width ``\\b`` and ``^`` do
-    not break a run), or for an alternation in it (also inside a group), one string for each branch;
-    of these, the choice whose shortest string is the longest (the rarest in text). None if none."""
-    choices: list[tuple[str, ...]] = []
-    run = ""
-    for op, av in items:
-        if op is _sre.LITERAL:
-            run += chr(av)  # type: ignore[arg-type]
-            continue
-        if op is not _sre.AT:
-            choices.append((run,))
-            run = ""
-        if op is _sre.SUBPATTERN and not av[1] & re.IGNORECASE:  # type: ignore[index]
-            inner = _literal_options(list(av[3]))  # type: ignore[index]
-            if inner is not None:
-                choices.append(inner)
-        elif op is _sre.BRANCH:
-            branches = [_literal_options(list(branch)) for branch in av[1]]  # type: ignore[index]
-            if all(b is not None for b in branches):
-                choices.append(tuple(dict.fromkeys(t for b in branches for t in b)))  # type: ignore[union-attr]
-    choices.append((run,))
-    best = max(reversed(choices), key=lambda c: min(len(t) for t in c))  # a tie: the later ("one-?hot": "hot")
-    return best if min(len(t) for t in best) else None
+def sentence_contexts(
+    text: str, headings: Sequence[Heading], sentences: Sequence[Span]
+) -> tuple[list[SentenceContext], list[int], list[int]]:
+    """For each sentence: its heading context, the kind of boundary before it (``BOUNDARY_KINDS``), and
+    the index of the heading that owns it (-1 before any)."""
+    starts = [h.start for h in headings]
+    governing: list[int] = []  # per heading: the nearest heading at or before it that is not inline
+    for k, h in enumerate(headings):
+        governing.append(k if h.level < INLINE_LABEL_LEVEL else (governing[k - 1] if k else -1))
+
+    def parent_of(k: int) -> int:
+        for j in range(k - 1, -1, -1):
+            if headings[j].level < headings[k].level:
+                return j
+        return -1
+
+    contexts: list[SentenceContext] = []
+    boundaries: list[int] = []
+    owners: list[int] = []
+    for t, span in enumerate(sentences):
+        owner = bisect.bisect_right(starts, span.start) - 1
+        owners.append(owner)
+        g = governing[owner] if owner >= 0 else -1
+        p = parent_of(g) if g >= 0 else -1
+        label = None
+        if owner >= 0 and headings[owner].level == INLINE_LABEL_LEVEL:
+            if "\n\n" not in text[headings[owner].start : span.start]:
+                label = headings[owner]
+        lead = _LEAD_IN.match(text, span.start, span.end)
+        contexts.append(SentenceContext(
+            heading=headings[g].label if g >= 0 else None,
+            heading_steps=headings[g].steps if g >= 0 else (),
+            parent=headings[p].label if p >= 0 else None,
+            parent_steps=headings[p].steps if p >= 0 else (),
+            label=label.label if label is not None else None,
+            label_steps=label.steps if label is not None else (),
+            lead_steps=classify_heading(lead.group("topic"))[0][:1] if lead else (),
+        ))
+        if t:
+            boundaries.append(boundary_kind(text, sentences[t - 1], span, owner != owners[t - 1]))
+        else:
+            boundaries.append(BOUNDARY_KINDS.index("heading"))
+    return contexts, boundaries, owners
 
 
-# Each step's content cues with the literals that a match needs (see required_literals).
-_CUES: dict[str, list[tuple[re.Pattern[str], float, tuple[str, ...] | None]]] = {
-    step: [(rx, w, required_literals(rx)) for rx, w in cues] for step, cues in CONTENT_CUES.items()
-}
-
-
-# The same cues in one list of (step index, pattern, weight), with each literal beside the cue it lets
-# through, and the cues that have no literals: a sentence is tested for all literals in one pass.
-_FLAT_CUES = [(i, rx, w) for i, step in enumerate(STEPS) for rx, w, _ in _CUES[step]]
-_LITERAL_OF_CUE = [(t, k) for k, lits in enumerate(c[2] for step in STEPS for c in _CUES[step]) if lits for t in lits]
-_UNFILTERED_CUES = frozenset(k for k, c in enumerate(c for step in STEPS for c in _CUES[step]) if c[2] is None)
-
-
-def _cue_scores(sentence: str) -> np.ndarray:
-    low = " ".join(sentence.casefold().split())
-    matched: list[list[float]] = [[] for _ in STEPS]
-    for k in sorted(_UNFILTERED_CUES.union([k for t, k in _LITERAL_OF_CUE if t in low])):
-        i, rx, w = _FLAT_CUES[k]
-        if rx.search(low):
-            matched[i].append(w)
-    out = np.array([sum(weights) for weights in matched], dtype=np.float64)  # in cue order, as before
-    lead = _LEAD_IN.match(sentence)
-    if lead:
-        for step in classify_heading(lead.group("topic"))[0][:1]:
-            out[STEPS.index(step)] += LEAD_IN_CUE
-    return np.minimum(out, 2.0) / 2.0
-
-
-def _emissions(
-    text: str, spans: Sequence[Span], vectors: np.ndarray | None, prototypes: np.ndarray | None
-) -> np.ndarray:
-    """Per-sentence scores for each step plus the unassigned state, shape (n, steps + 1)."""
-    n = len(spans)
-    scores = np.zeros((n, len(STEPS) + 1), dtype=np.float64)
-    cues = np.stack([_cue_scores(text[s.start : s.end]) for s in spans]) if n else np.zeros((0, len(STEPS)))
-    if vectors is not None and prototypes is not None and n:
-        cos = np.einsum("nd,skd->nsk", vectors.astype(np.float64), prototypes.astype(np.float64))
-        top = np.sort(cos, axis=2)[:, :, -PROTOTYPE_TOP_K:].mean(axis=2)
-        scores[:, :_NONE] = (1 - CUE_WEIGHT) * top + CUE_WEIGHT * cues
-    else:
-        scores[:, :_NONE] = cues
-    scores[:, _NONE] = UNASSIGNED_SCORE if vectors is not None else UNASSIGNED_SCORE / 2
-    return scores
-
-
-def _viterbi(scores: np.ndarray, boundary: Sequence[int]) -> list[int]:
-    """Best state path: emission scores minus switch costs.
-
-    ``boundary[t]`` says what separates sentence t from t-1: 0 within a paragraph, 1 a blank line,
-    2 a heading (switching is free there).
-    """
-    n, m = scores.shape
-    cost = np.zeros((3, m, m))
-    for a in range(m):
-        for b in range(m):
-            if a == b:
-                continue
-            back = BACKWARD_COST if a != _NONE and b != _NONE and b < a else 0.0
-            cost[0, a, b] = SWITCH_COST + back
-            cost[1, a, b] = PARAGRAPH_SWITCH_COST + back
-    best = scores[0].copy()
-    pointers = np.zeros((n, m), dtype=np.int64)
-    for t in range(1, n):
-        cand = best[:, None] - cost[boundary[t]]
-        pointers[t] = np.argmax(cand, axis=0)
-        best = cand[pointers[t], np.arange(m)] + scores[t]
-    path = [int(np.argmax(best))]
-    for t in range(n - 1, 0, -1):
-        path.append(int(pointers[t, path[-1]]))
-    path.reverse()
-    return path
-
-
-# ---------------------------------------------------------------- sections
-
-
-def _region_steps(headings: Sequence[Heading]) -> list[tuple[tuple[str, ...], float, bool]]:
-    """For each heading: the steps its region is about, the confidence, and whether it is a soft label
-    (an inline label with no heading above it, whose hint covers only its own paragraph)."""
-    out: list[tuple[tuple[str, ...], float, bool]] = []
-    parent: Heading | None = None
-    for h in headings:
-        if parent is not None and h.level > parent.level and (h.level == INLINE_LABEL_LEVEL or not h.steps):
-            out.append((parent.steps, INHERITED_CONFIDENCE, False))
-            continue
-        out.append((h.steps, h.confidence, h.level == INLINE_LABEL_LEVEL))
-        if h.level < INLINE_LABEL_LEVEL:
-            parent = h if h.steps else None
+def answer_features(text: str, sentences: Sequence[Span], contexts: Sequence[SentenceContext]) -> list[list[str]]:
+    """The step model's features of every sentence (its neighbours speak through the chain, not here:
+    their words as features lowered accuracy, 0.764 to 0.745 with headings on leave-one-out folds)."""
+    out = []
+    for span, context in zip(sentences, contexts):
+        line_start = text.rfind("\n", 0, span.start) + 1
+        out.append(sentence_features(text[span.start : span.end], text[line_start : span.end], context))
     return out
 
 
+def assign_steps(text: str, headings: Sequence[Heading], sentences: Sequence[Span]) -> StepAssignment:
+    """Soft step assignment of every body sentence (see ``step_model``)."""
+    model = load_step_model()
+    contexts, boundaries, _ = sentence_contexts(text, headings, sentences)
+    idx, ptr = feature_matrix(answer_features(text, sentences, contexts))
+    probabilities, path = model.posteriors(model.sentence_log_probs(idx, ptr), boundaries)
+    return StepAssignment(probabilities, path)
+
+
 def segment_text(
-    text: str,
-    headings: Sequence[Heading],
-    sentences: Sequence[Span],
-    vectors: np.ndarray | None,
-    prototypes: np.ndarray | None,
+    text: str, headings: Sequence[Heading], sentences: Sequence[Span], assignment: StepAssignment | None = None,
 ) -> list[Section]:
-    """Sections tiling the whole answer, from its headings and per-sentence content scores."""
+    """Sections tiling the whole answer: runs of sentences assigned the same step, a new one at each
+    heading. A heading takes the step of the sentence it introduces; a section's confidence is the mean
+    probability of its step over its sentences and headings."""
     if not text.strip():
         return []
+    if assignment is None:
+        assignment = assign_steps(text, headings, sentences)
     n = len(sentences)
-    scores = _emissions(text, sentences, vectors, prototypes)
-    content = scores.copy()
-    regions = _region_steps(headings)
-    starts = [h.start for h in headings]
-    owner = [bisect.bisect_right(starts, s.start) - 1 for s in sentences]  # heading index, -1 before any
-    boundary = [2] * n
-    for t in range(1, n):
-        gap = text[sentences[t - 1].end : sentences[t].start]
-        if owner[t] != owner[t - 1]:
-            boundary[t] = 2
-        else:
-            boundary[t] = 1 if "\n\n" in gap.replace("\r", "") else 0
-    for t in range(n):
-        if owner[t] < 0:
-            continue
-        steps, _, soft = regions[owner[t]]
-        if soft and any(boundary[u] == 1 for u in range(t, 0, -1) if owner[u] == owner[t]):
-            continue  # a soft label's hint ends with its paragraph
-        for label_step in steps:
-            scores[t, STEPS.index(label_step)] += LABEL_PRIOR if soft else HEADING_PRIOR
-    path = _viterbi(scores, boundary) if n else []
-    posterior = np.exp((content - content.max(axis=1, keepdims=True)) * POSTERIOR_SHARPNESS)
-    posterior /= posterior.sum(axis=1, keepdims=True)
+    path, probs = assignment.path, assignment.probabilities
+
+    def state_step(state: int) -> str | None:
+        return STEPS[state] if state != NONE_STATE else None
 
     # Units in text order: headings and sentences; each owns the text up to the next unit.
     units: list[tuple[int, str | None, str | None, float, bool]] = []  # start, step, heading, conf, hard
     sentence_starts = [span.start for span in sentences]
-    for k, h in enumerate(headings):
-        steps, conf, soft = regions[k]
+    for h in headings:
         t = bisect.bisect_left(sentence_starts, h.end)  # the sentence the heading introduces
-        step = (STEPS[path[t]] if path[t] != _NONE else None) if t < n else (steps[0] if steps else None)
-        if steps and step in steps and not soft:
-            units.append((h.start, step, h.label, conf, h.level < INLINE_LABEL_LEVEL))
+        if t < n:
+            units.append((h.start, state_step(path[t]), h.label, float(probs[t, path[t]]), h.level < INLINE_LABEL_LEVEL))
         else:
-            units.append((h.start, step, h.label if steps else None, conf if steps else 0.5, False))
+            step = h.steps[0] if h.steps else None
+            units.append((h.start, step, h.label, h.confidence if h.steps else 0.5, h.level < INLINE_LABEL_LEVEL))
     for t, span in enumerate(sentences):
-        state = path[t]
-        step = STEPS[state] if state != _NONE else None
-        steps, conf, soft = regions[owner[t]] if owner[t] >= 0 else ((), 0.0, False)
-        confidence = conf if (step in steps and not soft) else float(posterior[t, state])
-        units.append((span.start, step, None, confidence, False))
+        units.append((span.start, state_step(path[t]), None, float(probs[t, path[t]]), False))
     units.sort(key=lambda u: (u[0], not u[4]))
     return _merge(units, len(text))
 

@@ -69,10 +69,17 @@ def align(
     gist_weight: float = GIST_WEIGHT,
     gist_baseline: float = GIST_BASELINE,
     gist_ceiling: float = GIST_CEILING,
+    weights: np.ndarray | None = None,
 ) -> Alignment:
-    """Soft recall of the model answer's sentences among the answer's sentences (unit vectors)."""
+    """Soft recall of the model answer's sentences among the answer's sentences (unit vectors).
+
+    ``weights`` (one per answer sentence, 0 to 1: how far it counts as the step's content) scale each
+    sentence's rescaled match, and weight its vector in the answer's centroid."""
     if model_vectors.shape[0] == 0 or answer_vectors.shape[0] == 0:
         return Alignment(0.0, (), ())
+    if weights is not None:
+        return _weighted_align(model_vectors, answer_vectors, weights, baseline, ceiling, gist_weight,
+                               gist_baseline, gist_ceiling)
     cos = model_vectors @ answer_vectors.T
     best = np.argmax(cos, axis=1)
     best_cos = cos[np.arange(cos.shape[0]), best]
@@ -81,6 +88,24 @@ def align(
     gist = float(rescale(np.array(centroid_cos), gist_baseline, gist_ceiling))
     score = gist_weight * gist + (1 - gist_weight) * alignment
     return Alignment(score, tuple(int(i) for i in best), tuple(float(c) for c in best_cos))
+
+
+def _weighted_align(
+    model_vectors: np.ndarray, answer_vectors: np.ndarray, weights: np.ndarray, baseline: float, ceiling: float,
+    gist_weight: float, gist_baseline: float, gist_ceiling: float,
+) -> Alignment:
+    total = float(weights.sum())
+    if total <= 0:
+        return Alignment(0.0, (), ())
+    cos = model_vectors @ answer_vectors.T
+    credit = rescale(cos, baseline, ceiling) * weights[None, :]
+    best = np.argmax(credit, axis=1)
+    rows = np.arange(cos.shape[0])
+    alignment = float(np.mean(credit[rows, best]))
+    centroid = (weights[:, None] * answer_vectors).sum(axis=0) / total
+    gist = float(rescale(np.array(_cosine(model_vectors.mean(axis=0), centroid)), gist_baseline, gist_ceiling))
+    score = gist_weight * gist + (1 - gist_weight) * alignment
+    return Alignment(score, tuple(int(i) for i in best), tuple(float(c) for c in cos[rows, best]))
 
 
 def _cosine(a: np.ndarray, b: np.ndarray) -> float:
