@@ -94,6 +94,11 @@ class SentenceTransformerEmbedder:
         # torch inference is thread-safe, but one encode at a time keeps CPU threads from oversubscribing
         self._lock = threading.Lock()
 
+    @property
+    def model(self) -> Any:
+        """The loaded ``SentenceTransformer`` (bench/speed.py times its own ``encode`` beside this one)."""
+        return self._model
+
     def encode(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
