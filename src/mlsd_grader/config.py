@@ -21,6 +21,8 @@ __all__ = [
     "GraderConfig",
     "Backend",
     "DEFAULT_MODEL",
+    "BATCH_SIZE",
+    "TOKEN_BUDGET",
     "ENV_PREFIX",
 ]
 
@@ -57,8 +59,15 @@ LEAN_NO_HIRE_THRESHOLD = 0.45
 # three times a long written answer, and enough to bound the time one answer can take.
 MAX_ANSWER_CHARS = 100_000
 
-# Sentences per encoder call: the throughput knee of MiniLM on a 2-core CPU.
+# The most sentences in one encoder batch; the token budget below usually closes a batch first.
 BATCH_SIZE = 64
+
+# Padded tokens per encoder batch (sentences x the batch's longest sentence, in model tokens; batches are
+# formed longest first and closed at this budget or at BATCH_SIZE sentences). Timed on a 2-core CPU
+# against fixed batch sizes 8 to 64 on the benchmark answers and five real ones (docs/benchmarks.md):
+# 512 and 1,024 were fastest on medium and long answers (long: 749 and 732 ms, best fixed size 883 ms;
+# 2,048: 813 ms); on the short answer (21 sentences) 1,024 lost 10% to the best fixed size, 512 20%.
+TOKEN_BUDGET = 1024
 
 
 class GraderConfig(BaseModel):
@@ -75,7 +84,10 @@ class GraderConfig(BaseModel):
     hire_threshold: float = Field(HIRE_THRESHOLD, ge=0, le=1)
     lean_no_hire_threshold: float = Field(LEAN_NO_HIRE_THRESHOLD, ge=0, le=1)
     max_answer_chars: int = Field(MAX_ANSWER_CHARS, ge=1)
-    batch_size: int = Field(BATCH_SIZE, ge=1, le=4096)
+    batch_size: int = Field(BATCH_SIZE, ge=1, le=4096, description="Most sentences in one encoder batch.")
+    token_budget: int = Field(
+        TOKEN_BUDGET, ge=1, le=1_048_576, description="Most padded tokens in one encoder batch."
+    )
     calibration: str | None = Field(None, description="Calibration file from `mlsd-grader calibrate`.")
 
     def __init__(self, **data: Any) -> None:

@@ -13,18 +13,21 @@ import shutil
 import sys
 import tempfile
 import threading
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
 from .cache import CACHE_DIR_ENV, cache_dir
-from .config import DEFAULT_MODEL, GraderConfig
+from .config import BATCH_SIZE, DEFAULT_MODEL, TOKEN_BUDGET, GraderConfig
 from .errors import ModelLoadError, first_line
 
 __all__ = [
     "Embedder",
     "SentenceTransformerEmbedder",
+    "token_batches",
+    "encode_in_token_batches",
     "StaticEmbedder",
     "load_embedder",
     "static_model_dir",
@@ -73,14 +76,64 @@ def _resolve_model_path(model: str) -> str:
     return model
 
 
-class SentenceTransformerEmbedder:
-    """A sentence-transformers model loaded offline from a local path or the packaged default."""
+def token_batches(counts: Sequence[int], *, budget: int, cap: int) -> list[list[int]]:
+    """Group texts into encoder batches by their token counts.
 
-    def __init__(self, model: str = DEFAULT_MODEL, *, batch_size: int = 64) -> None:
+    Indices are taken longest first (ties in input order), and a batch is closed before the next text
+    would make it hold more than ``cap`` texts or, padded to its longest text, more than ``budget``
+    tokens. A text longer than the budget is a batch alone. Every index appears exactly once.
+    """
+    if budget < 1 or cap < 1:
+        raise ValueError("budget and cap must be at least 1")
+    order = sorted(range(len(counts)), key=lambda i: (-counts[i], i))
+    batches: list[list[int]] = []
+    batch: list[int] = []
+    width = 0  # the batch's longest text, its first
+    for i in order:
+        if batch and (len(batch) >= cap or (len(batch) + 1) * width > budget):
+            batches.append(batch)
+            batch = []
+        if not batch:
+            width = max(counts[i], 1)
+        batch.append(i)
+    if batch:
+        batches.append(batch)
+    return batches
+
+
+def encode_in_token_batches(
+    texts: Sequence[str],
+    counts: Sequence[int],
+    encode_batch: Callable[[list[str]], np.ndarray],
+    *,
+    budget: int,
+    cap: int,
+) -> np.ndarray:
+    """``encode_batch`` over the ``token_batches`` of ``texts``, rows put back in input order."""
+    out: np.ndarray | None = None
+    for batch in token_batches(counts, budget=budget, cap=cap):
+        rows = encode_batch([texts[i] for i in batch])
+        if out is None:
+            out = np.empty((len(texts), rows.shape[1]), dtype=rows.dtype)
+        out[batch] = rows
+    return out if out is not None else np.zeros((0, 0), dtype=np.float32)
+
+
+class SentenceTransformerEmbedder:
+    """A sentence-transformers model loaded offline from a local path or the packaged default.
+
+    Texts are encoded in batches formed by token count (``token_batches``): at most ``batch_size``
+    texts and ``token_budget`` padded tokens each, since a batch is padded to its longest text.
+    """
+
+    def __init__(
+        self, model: str = DEFAULT_MODEL, *, batch_size: int = BATCH_SIZE, token_budget: int = TOKEN_BUDGET
+    ) -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
         self.model_name = model
         self.batch_size = batch_size
+        self.token_budget = token_budget
         path = _resolve_model_path(model)
         try:
             from sentence_transformers import SentenceTransformer
@@ -94,18 +147,45 @@ class SentenceTransformerEmbedder:
         # torch inference is thread-safe, but one encode at a time keeps CPU threads from oversubscribing
         self._lock = threading.Lock()
 
+    @property
+    def model(self) -> Any:
+        """The loaded ``SentenceTransformer`` (bench/speed.py times its own ``encode`` beside this one)."""
+        return self._model
+
+    def token_counts(self, texts: list[str]) -> list[int]:
+        """Each text's tokens as the model sees them: special tokens included, truncated to the model's
+        maximum sequence length."""
+        tokenizer = self._model.tokenizer
+        limit = self._model.max_seq_length
+        ids = tokenizer(
+            texts,
+            add_special_tokens=True,
+            truncation=limit is not None,
+            max_length=limit,
+            return_attention_mask=False,
+            return_token_type_ids=False,
+        )["input_ids"]
+        return [len(row) for row in ids]
+
     def encode(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         with self._lock:
-            out = self._model.encode(
-                texts,
-                batch_size=self.batch_size,
-                normalize_embeddings=True,
-                convert_to_numpy=True,
-                show_progress_bar=False,
+            out = encode_in_token_batches(
+                texts, self.token_counts(texts), self._encode_batch, budget=self.token_budget, cap=self.batch_size
             )
         return np.ascontiguousarray(out, dtype=np.float32)
+
+    def _encode_batch(self, texts: list[str]) -> np.ndarray:
+        """One forward pass: the texts are one batch, padded to the longest."""
+        out: np.ndarray = self._model.encode(
+            texts,
+            batch_size=len(texts),
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return out
 
     def signature(self) -> str:
         name = Path(self.model_name).name if os.sep in self.model_name else self.model_name
@@ -252,7 +332,7 @@ class StaticEmbedder:
         return f"static:{_display_name(self.model_name)}+model2vec#{self._hash}"
 
 
-_LOADED: dict[tuple[str, str, int], Embedder] = {}
+_LOADED: dict[tuple[str, str, int, int], Embedder] = {}
 _LOAD_LOCK = threading.Lock()
 
 
@@ -260,11 +340,13 @@ def load_embedder(config: GraderConfig) -> Embedder | None:
     """The configured backend, loaded once per process; None for ``backend: none``."""
     if config.backend == "none":
         return None
-    key = (config.backend, config.model, config.batch_size)
+    key = (config.backend, config.model, config.batch_size, config.token_budget)
     with _LOAD_LOCK:
         if key not in _LOADED:
             if config.backend == "static":
                 _LOADED[key] = StaticEmbedder(config.model)
             else:
-                _LOADED[key] = SentenceTransformerEmbedder(config.model, batch_size=config.batch_size)
+                _LOADED[key] = SentenceTransformerEmbedder(
+                    config.model, batch_size=config.batch_size, token_budget=config.token_budget
+                )
         return _LOADED[key]
