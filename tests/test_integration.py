@@ -64,7 +64,9 @@ def test_report_contract(real_grader: Grader) -> None:
     crit = step["criteria"][0]
     assert list(crit) == ["id", "score", "matched", "missing", "anti_patterns"]
     assert list(crit["matched"][0]) == ["concept", "evidence"]
-    assert list(crit["matched"][0]["evidence"][0]) == ["text", "start", "end"]
+    evidence = crit["matched"][0]["evidence"][0]
+    assert list(evidence) == ["text", "start", "end", "step", "probability"]
+    assert evidence["step"] in STEP_IDS and 0 < evidence["probability"] <= 1
     assert list(report["sections"][0]) == ["step", "start", "end", "heading", "confidence"]
     text = (EXAMPLES / "video_recommendation" / "strong.md").read_text(encoding="utf-8")
     for s in report["steps"]:

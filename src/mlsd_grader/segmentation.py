@@ -272,7 +272,7 @@ def body_sentences(text: str, headings: Sequence[Heading]) -> list[Span]:
 # A sentence that opens by naming its topic ("For monitoring, ...", "At serving time ...", "On the
 # modeling side ...") announces a step as a heading would: a feature of the step model.
 _LEAD_IN = re.compile(
-    r"^\W*(?:(?:and|then|next|now|finally|lastly|so)\W+)?(?:for|on|in terms of|regarding|as for|at|during|"
+    r"^\W*(?:(?:and|then|next|now|finally|lastly|so)\W+)?(?:for|on|in|in terms of|regarding|as for|at|during|"
     r"when it comes to|moving on to|turning to|coming to)\s+(?:the\s+)?(?P<topic>(?:[\w/&-]+\s+){0,2}[\w/&-]+)",
     re.IGNORECASE,
 )
@@ -306,29 +306,37 @@ def sentence_contexts(
     contexts: list[SentenceContext] = []
     boundaries: list[int] = []
     owners: list[int] = []
+    # A paragraph that opens by naming its topic ("For data, ...", "In deployment, ...") is labelled by
+    # it, as by an inline label "Data: ...".
+    paragraph_lead: tuple[str, tuple[str, ...]] | None = None
     for t, span in enumerate(sentences):
         owner = bisect.bisect_right(starts, span.start) - 1
         owners.append(owner)
+        if t:
+            boundaries.append(boundary_kind(text, sentences[t - 1], span, owner != owners[t - 1]))
+        else:
+            boundaries.append(BOUNDARY_KINDS.index("heading"))
         g = governing[owner] if owner >= 0 else -1
         p = parent_of(g) if g >= 0 else -1
-        label = None
+        label: tuple[str, tuple[str, ...]] | None = None
         if owner >= 0 and headings[owner].level == INLINE_LABEL_LEVEL:
             if "\n\n" not in text[headings[owner].start : span.start]:
-                label = headings[owner]
-        lead = _LEAD_IN.match(text, span.start, span.end)
+                label = (headings[owner].label, headings[owner].steps)
+        lead = _LEAD_IN.match(text[span.start : span.end])
+        lead_steps = classify_heading(lead.group("topic"))[0][:1] if lead else ()
+        if boundaries[-1] >= BOUNDARY_KINDS.index("blank_line"):
+            paragraph_lead = (lead.group("topic"), lead_steps) if lead_steps else None
+        if label is None and paragraph_lead is not None:
+            label = paragraph_lead
         contexts.append(SentenceContext(
             heading=headings[g].label if g >= 0 else None,
             heading_steps=headings[g].steps if g >= 0 else (),
             parent=headings[p].label if p >= 0 else None,
             parent_steps=headings[p].steps if p >= 0 else (),
-            label=label.label if label is not None else None,
-            label_steps=label.steps if label is not None else (),
-            lead_steps=classify_heading(lead.group("topic"))[0][:1] if lead else (),
+            label=label[0] if label is not None else None,
+            label_steps=label[1] if label is not None else (),
+            lead_steps=lead_steps,
         ))
-        if t:
-            boundaries.append(boundary_kind(text, sentences[t - 1], span, owner != owners[t - 1]))
-        else:
-            boundaries.append(BOUNDARY_KINDS.index("heading"))
     return contexts, boundaries, owners
 
 

@@ -22,6 +22,7 @@ __all__ = [
     "GIST_BASELINE",
     "GIST_CEILING",
     "GIST_WEIGHT",
+    "GIST_FULL_WEIGHT",
 ]
 
 # Best-match cosine that unrelated text reaches: with all-MiniLM-L6-v2, the mean alignment of every
@@ -42,6 +43,13 @@ GIST_CEILING = 0.61
 # 0, 0.25, 0.5, 0.75 and 1 with the grader's other defaults: Pearson 0.712, 0.722, 0.729, 0.733, 0.734;
 # 0.75 keeps a quarter for the sentence alignment that explains which sentence matched.
 GIST_WEIGHT = 0.75
+
+
+# The weight (in sentences wholly about the step) from which the gist view counts in full: the centroid of
+# a step's sentences is as close to the model answer whether they weigh two sentences or a fraction of
+# one, so a few stray sentences that are only partly the step's must not earn the whole gist. Chosen
+# with the step weights on the dev answers and examples (bench/step_weights.py; docs/scoring.md).
+GIST_FULL_WEIGHT = 2.0
 
 
 def rescale(cosine: np.ndarray, baseline: float = SIMILARITY_BASELINE, ceiling: float = SIMILARITY_CEILING) -> np.ndarray:
@@ -104,6 +112,8 @@ def _weighted_align(
     alignment = float(np.mean(credit[rows, best]))
     centroid = (weights[:, None] * answer_vectors).sum(axis=0) / total
     gist = float(rescale(np.array(_cosine(model_vectors.mean(axis=0), centroid)), gist_baseline, gist_ceiling))
+    if GIST_FULL_WEIGHT > 0:
+        gist *= min(1.0, total / GIST_FULL_WEIGHT)
     score = gist_weight * gist + (1 - gist_weight) * alignment
     return Alignment(score, tuple(int(i) for i in best), tuple(float(c) for c in cos[rows, best]))
 
