@@ -1,6 +1,6 @@
-"""Choose STEP_WEIGHT_FLOOR and STEP_WEIGHT_FULL (grader.py), how a sentence's probability of a step
-turns into the weight its evidence carries for that step, and GIST_FULL_WEIGHT (similarity.py), the
-weight from which the gist view counts in full.
+"""Choose STEP_WEIGHT_FLOOR and STEP_WEIGHT_FULL (grader.py), how a sentence's
+probability of a step turns into the weight its evidence carries for that step, and GIST_FULL_WEIGHT
+(similarity.py), the weight from which the gist view counts in full.
 
 For each setting, on the dev real answers (bench/real_answers, texts from the mirrors) and the bundled
 examples: the mean absolute score change when headings are removed and when they are renamed, the
@@ -26,7 +26,7 @@ from real_answers import QUESTION_RUBRICS  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 # (STEP_WEIGHT_FLOOR, STEP_WEIGHT_FULL, GIST_FULL_WEIGHT)
-SETTINGS = [(0.3, 0.7, 2.0), (0.3, 0.9, 2.0), (0.2, 0.9, 2.0), (0.3, 1.0, 2.0), (0.3, 0.9, 1.0)]
+SETTINGS = [(0.1, 0.5, 0.0), (0.1, 0.5, 1.0), (0.1, 0.5, 2.0), (0.3, 0.7, 2.0), (0.3, 0.9, 2.0), (0.3, 1.0, 2.0)]
 _SECTION = re.compile(r"^## .*$", re.MULTILINE)
 
 

@@ -46,10 +46,10 @@ GIST_WEIGHT = 0.75
 
 
 # The weight (in sentences wholly about the step) from which the gist view counts in full: the centroid of
-# a step's sentences is as close to the model answer whether they weigh two sentences or a fraction of
-# one, so a few stray sentences that are only partly the step's must not earn the whole gist. Chosen
-# with the step weights on the dev answers and examples (bench/step_weights.py; docs/scoring.md).
-GIST_FULL_WEIGHT = 2.0
+# a step's sentences is as close to the model answer whether they weigh a sentence or a fraction of one,
+# so a stray sentence that is only partly the step's must not earn the whole gist. One sentence: 2 made a
+# one-sentence step earn half its gist (bench/step_weights.py; docs/scoring.md).
+GIST_FULL_WEIGHT = 1.0
 
 
 def rescale(cosine: np.ndarray, baseline: float = SIMILARITY_BASELINE, ceiling: float = SIMILARITY_CEILING) -> np.ndarray:
