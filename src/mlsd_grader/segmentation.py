@@ -325,7 +325,7 @@ def sentence_contexts(
         lead = _LEAD_IN.match(text[span.start : span.end])
         lead_steps = classify_heading(lead.group("topic"))[0][:1] if lead else ()
         if boundaries[-1] >= BOUNDARY_KINDS.index("blank_line"):
-            paragraph_lead = (lead.group("topic"), lead_steps) if lead_steps else None
+            paragraph_lead = (lead.group("topic"), lead_steps) if lead and lead_steps else None
         if label is None and paragraph_lead is not None:
             label = paragraph_lead
         contexts.append(SentenceContext(

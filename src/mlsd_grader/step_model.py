@@ -177,9 +177,10 @@ class StepModel:
         if n == 0:
             return np.zeros((0, len(STATES)))
         sums = np.add.reduceat(self.weights[idx], ptr[:-1], axis=0) if len(idx) else np.zeros((n, len(STATES)))
-        empty = ptr[1:] == ptr[:-1]  # reduceat gives the next row for an empty one; no row is empty
-        sums[empty] = 0.0
-        return sums - _logsumexp(sums)[:, None]
+        # every row holds the bias feature; were one empty, reduceat would give it the next row's sum
+        sums[ptr[1:] == ptr[:-1]] = 0.0
+        out: np.ndarray = sums - _logsumexp(sums)[:, None]
+        return out
 
     def posteriors(self, log_probs: np.ndarray, boundaries: Sequence[int]) -> tuple[np.ndarray, list[int]]:
         """Each sentence's probability of each state given the whole answer (forward-backward), and the
@@ -220,7 +221,8 @@ class StepModel:
 
 def _logsumexp(a: np.ndarray, axis: int = -1) -> np.ndarray:
     top = np.max(a, axis=axis, keepdims=True)
-    return np.squeeze(top, axis=axis) + np.log(np.sum(np.exp(a - top), axis=axis))
+    out: np.ndarray = np.squeeze(top, axis=axis) + np.log(np.sum(np.exp(a - top), axis=axis))
+    return out
 
 
 def save_step_model(path: object, model: StepModel) -> None:
