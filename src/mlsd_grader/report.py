@@ -29,7 +29,7 @@ WARNING_CODES: dict[str, str] = {
     "empty_answer": "The answer is empty or only whitespace; it is graded 0.",
     "invalid_utf8": "The answer held bytes that are not UTF-8; they were replaced by U+FFFD.",
     "truncated": "The answer was longer than max_answer_chars; only its beginning was graded.",
-    "missing_steps": "Some rubric steps have no section in the answer; they score 0.",
+    "missing_steps": "For some rubric steps no sentence of the answer weighs anything; they score 0.",
     "off_topic": "The answer says little or nothing about this question.",
     "word_salad": "The words do not read as English sentences (shuffled words?); scores are scaled down.",
     "copied_model_answer": "Much of the answer is a near-verbatim copy of the rubric's model answers.",
