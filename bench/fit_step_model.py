@@ -8,7 +8,7 @@ and each answer also with its headings removed, so the content alone must decide
 answers are never read here.
 
     python bench/fit_step_model.py [--mirrors DIR] [--out PATH]   # write the shipped model
-    python bench/fit_step_model.py --sweep                        # leave-one-answer-out choice of C and scale
+    python bench/fit_step_model.py --sweep                        # five-fold choice of C, scale and uniform share
 
 tests/test_step_model.py refits with the shipped settings and checks the weights equal the shipped ones.
 """
@@ -40,7 +40,7 @@ from mlsd_grader.text import split_sentences  # noqa: E402
 
 OUT = Path(__file__).resolve().parent.parent / "src" / "mlsd_grader" / "step_model.npz"
 # Regularisation of the logistic regression and the weight of its evidence in the chain: chosen by
-# --sweep (leave-one-answer-out over the gold set and the dev answers); see docs/segmentation.md.
+# --sweep (five-fold cross-validation over the gold set and the dev answers); see docs/segmentation.md.
 C = 1.0
 EMISSION_SCALE = 1.5
 # Add-one smoothing of the chain's counts.

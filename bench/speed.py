@@ -136,7 +136,7 @@ def time_answer(
     embedder = grader.embedder
     sentences = answer_sentences(text)
     floors = floor_encoders(embedder, floor_sizes)
-    # warm-up: rubric vectors, step prototypes, the caches of words and phrases
+    # warm-up: rubric vectors, the step model, the caches of words and phrases
     grader.grade(text, rubric)
     if embedder is not None:
         embedder.encode(sentences)

@@ -169,7 +169,7 @@ def test_grade_many_encodes_answers_in_chunks(hashing_embedder: Any, tmp_path: P
     answers = [f"## Evaluation\nAnswer {i} measures nDCG.\n## Monitoring\nWe watch drift {i}.\n" for i in range(n)]
     counting = CountingEmbedder()
     list(Grader(embedder=counting).grade_many(({"id": str(i), "answer": a} for i, a in enumerate(answers)), "generic"))
-    # one call per chunk of answers (two body sentences each), plus the step prototypes and the rubric
+    # one call per chunk of answers (two body sentences each), plus the rubric
     answer_calls = [len(c) for c in counting.calls if all(t.startswith(("Answer ", "We watch")) for t in c)]
     assert answer_calls == [2 * grader_module.ANSWERS_PER_CHUNK, 2 * 8]
     assert len(counting.calls) == 1 + math.ceil(n / grader_module.ANSWERS_PER_CHUNK)

@@ -148,3 +148,14 @@ def test_a_combined_heading_lets_the_content_decide() -> None:
     )
     steps = [s.step for s in segment(text, config=GraderConfig(backend="none"))]
     assert steps[:1] == ["modeling"] and steps[-1] == "evaluation", steps
+
+
+# The shipped model's hash, as every report's signature names it (steps:<hash>). Refitting the model
+# changes it: update it here and in the docs' signature samples together.
+SHIPPED_STEP_MODEL_HASH = "1b55e04b"
+
+
+def test_shipped_step_model_is_the_one_the_docs_name() -> None:
+    assert load_step_model().content_hash() == SHIPPED_STEP_MODEL_HASH
+    docs = (ROOT / "docs" / "report.md").read_text(encoding="utf-8")
+    assert f"steps:{SHIPPED_STEP_MODEL_HASH}|" in docs

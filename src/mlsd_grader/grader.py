@@ -370,7 +370,7 @@ class Grader:
             warnings.append(Warning(code="keyword_stuffing", message=WARNING_CODES["keyword_stuffing"]))
         if missing and not empty:
             warnings.append(
-                Warning(code="missing_steps", message="No section found for: " + ", ".join(missing) + ".")
+                Warning(code="missing_steps", message="No sentence of the answer weighs anything for: " + ", ".join(missing) + ".")
             )
         score = 0.0 if empty else overall_score(step_scores)
         if not empty and score < OFF_TOPIC_SCORE:

@@ -405,10 +405,10 @@ class WeightedText:
             return 0.0, []
         return found[0][0], [ev for _, ev in found[:MAX_EVIDENCE]]
 
-    def anti_pattern(self, anti: AntiPattern, min_weight: float) -> list[Evidence]:
-        """Evidence of the mistake in units weighing at least ``min_weight``: a trigger mentioned there
-        and no ``unless`` phrase; empty when absent."""
-        hits = [ev for w, ev in self.weighted_evidence(anti.triggers) if w >= min_weight]
-        if not hits or (anti.unless and any(w >= min_weight for w, _ in self.weighted_evidence(anti.unless))):
+    def anti_pattern(self, anti: AntiPattern, step: str) -> list[Evidence]:
+        """Evidence of the mistake in the sentences judged to be ``step`` (so that one mistake is charged
+        to one step): a trigger mentioned there and no ``unless`` phrase; empty when absent."""
+        hits = [ev for _, ev in self.weighted_evidence(anti.triggers) if ev.step == step]
+        if not hits or (anti.unless and any(ev.step == step for _, ev in self.weighted_evidence(anti.unless))):
             return []
         return sorted(hits, key=lambda ev: ev.start)[:MAX_EVIDENCE]

@@ -37,9 +37,6 @@ SCORE_DECIMALS = 4
 # An answer scoring below this overall is flagged off_topic: the twelve off-topic texts of
 # tests/data/off_topic score at most 0.075 against any bundled rubric, the weakest real example 0.27.
 OFF_TOPIC_SCORE = 0.12
-# A trigger of an anti-pattern counts only in a sentence that belongs to the step at least this much (a
-# weight of 0.5 or more: mostly the step's own content), so a mistake is charged to one step.
-ANTI_PATTERN_WEIGHT = 0.5
 # Feedback: a criterion below WEAK_CRITERION needs work; one at or above GOOD_CRITERION is praised.
 WEAK_CRITERION = 0.5
 GOOD_CRITERION = 0.75
@@ -130,7 +127,7 @@ def score_step(
             raw = kw_weight * coverage + sim_weight * sim
         else:  # nothing to cover: similarity alone decides (keywords-only backends give 0)
             raw = sim if sim_weight > 0 else 0.0
-        hits = [(a, text.anti_pattern(a, ANTI_PATTERN_WEIGHT)) for a in crit.anti_patterns] if text else []
+        hits = [(a, text.anti_pattern(a, step.id)) for a in crit.anti_patterns] if text else []
         penalties = [AntiPatternHit(id=a.id, penalty=_r(a.weight), evidence=ev) for a, ev in hits if ev]
         score = min(max(integrity * raw + sum(a.weight for a, ev in hits if ev), 0.0), 1.0)
         coverages.append(coverage)
