@@ -30,7 +30,7 @@ from labelled import DEFAULT_MIRRORS, LabelledAnswer, char_accuracy, gold_answer
 from mlsd_grader.rubric import load_rubric  # noqa: E402
 from mlsd_grader.rubric import bundled_rubric_ids  # noqa: E402
 from mlsd_grader.segmentation import (  # noqa: E402
-    StepAssignment, answer_features, body_sentences, find_headings, segment_text, sentence_contexts,
+    assign_steps, body_sentences, find_headings, segment_text, step_inputs,
 )
 from mlsd_grader.step_model import (  # noqa: E402
     BOUNDARY_KINDS, FEATURE_BITS, NONE_STATE, STATES, SentenceContext, StepModel, feature_bucket, feature_matrix, save_step_model,
@@ -58,8 +58,7 @@ class Sample:
         text = answer.text
         self.headings = find_headings(text)
         self.sentences = body_sentences(text, self.headings)
-        contexts, self.boundaries, _ = sentence_contexts(text, self.headings, self.sentences)
-        self.features = answer_features(text, self.sentences, contexts)
+        self.features, self.boundaries = step_inputs(text, self.headings, self.sentences)
         self.states = [_state(answer, s.start, s.end) for s in self.sentences]
 
 
@@ -162,9 +161,8 @@ def fit(samples: Sequence[Sample], extra: tuple[list[list[str]], list[int]], c: 
 
 def counts(model: StepModel, s: Sample) -> tuple[int, int]:
     """Correct and counted characters of one answer's segmentation under ``model``."""
-    idx, ptr = feature_matrix(s.features)
-    probs, path = model.posteriors(model.sentence_log_probs(idx, ptr), s.boundaries)
-    return char_accuracy(s.answer, segment_text(s.answer.text, s.headings, s.sentences, StepAssignment(probs, path)))
+    assignment = assign_steps(s.answer.text, s.headings, s.sentences, inputs=(s.features, s.boundaries), model=model)
+    return char_accuracy(s.answer, segment_text(s.answer.text, s.headings, s.sentences, assignment))
 
 
 def accuracy(model: StepModel, samples: Sequence[Sample]) -> float:

@@ -6,7 +6,6 @@ the CLI only reads files and prints what the Grader returns.
 
 from __future__ import annotations
 
-import bisect
 import hashlib
 import threading
 from collections import OrderedDict
@@ -33,10 +32,10 @@ from .integrity import (
 )
 from .scoring import OFF_TOPIC_SCORE, SCORE_DECIMALS, CriterionInput, band_for, overall_score, score_step
 from .segmentation import (
-    Heading, Section, StepAssignment, assign_steps, body_sentences, find_headings, segment_text,
+    Heading, Section, StepAssignment, assign_steps, body_sentences, find_headings, introduced_sentences, segment_text,
 )
 from .steps import ANSWER_STEP
-from .step_model import NONE_STATE, STATES, load_step_model
+from .step_model import STATES, load_step_model, state_step
 from .text import Span, normalize_line_ends, rubric_sentences, split_sentences
 
 __all__ = ["Grader", "grade", "segment", "decode_answer", "package_version", "ANSWERS_PER_CHUNK"]
@@ -444,11 +443,8 @@ class _Units:
     def __init__(self, analysis: _Analysis, rubric: Rubric) -> None:
         self.short_answer = rubric.is_short_answer
         sentences = analysis.sentences
-        starts = [s.start for s in sentences]
         items: list[tuple[int, int]] = [(s.start, t) for t, s in enumerate(sentences)]
-        for h in analysis.headings:
-            t = bisect.bisect_left(starts, h.end)
-            items.append((h.start, t if t < len(sentences) else -1))
+        items += [(h.start, t) for h, t in zip(analysis.headings, introduced_sentences(analysis.headings, sentences))]
         items.sort()
         self.starts = [0] + [start for start, _ in items]
         self.rows = [-1] + [t for _, t in items]  # a leading unit for text before the first (blank) one
@@ -459,7 +455,7 @@ class _Units:
         else:
             path = assignment.path
             self.judged = [
-                (None, 1.0) if t < 0 else (_state_step(path[t]), float(self.probabilities[t, path[t]]))  # type: ignore[index]
+                (None, 1.0) if t < 0 else (state_step(path[t]), float(self.probabilities[t, path[t]]))  # type: ignore[index]
                 for t in self.rows
             ]
         self.sentence_count = len(sentences)
@@ -471,10 +467,6 @@ class _Units:
         p = self.probabilities[:, STATES.index(step_id)]
         sentence = np.clip((p - STEP_WEIGHT_FLOOR) / (STEP_WEIGHT_FULL - STEP_WEIGHT_FLOOR), 0.0, 1.0)
         return [0.0 if t < 0 else float(sentence[t]) for t in self.rows], sentence
-
-
-def _state_step(state: int) -> str | None:
-    return STATES[state] if state != NONE_STATE else None
 
 
 def _split_rows(vectors: np.ndarray, sizes: Sequence[int]) -> list[np.ndarray]:

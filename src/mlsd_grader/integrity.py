@@ -25,7 +25,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .keywords import SectionText, WeightedText
+from .keywords import WeightedText
 
 __all__ = [
     "anomaly_rate",

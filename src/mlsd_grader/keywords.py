@@ -384,14 +384,14 @@ class WeightedText:
         """The index of the unit holding character ``start``."""
         return max(0, bisect.bisect_right(self.unit_starts, start) - 1)
 
-    def weighted_evidence(self, phrases: Iterable[str], min_weight: float = 0.0) -> list[tuple[float, Evidence]]:
-        """Non-negated mentions of ``phrases`` in units weighing more than ``min_weight``, heaviest first
-        (then in text order), each with its unit's weight."""
+    def weighted_evidence(self, phrases: Iterable[str]) -> list[tuple[float, Evidence]]:
+        """Non-negated mentions of ``phrases`` in units of some weight for the step, heaviest first (then
+        in text order), each with its unit's weight."""
         found = []
         for s, e in self.section.positive_spans(phrases):
             u = self.unit_of(s)
             w = self.weights[u]
-            if w > min_weight:
+            if w > 0:
                 step, prob = self.judged[u]
                 found.append((w, Evidence(text=self.section.text[s:e], start=s, end=e, step=step,
                                           probability=round(prob, 4))))

@@ -22,7 +22,8 @@ from rapidfuzz.distance import Levenshtein
 
 from .cues import HEADING_CUES, HEADING_VOCABULARY
 from .step_model import (
-    BOUNDARY_KINDS, NONE_STATE, SentenceContext, boundary_kind, feature_matrix, load_step_model, sentence_features,
+    BOUNDARY_KINDS, SentenceContext, StepModel, boundary_kind, feature_matrix, load_step_model, sentence_features,
+    state_step,
 )
 from .text import Span, normalize_line_ends
 
@@ -33,6 +34,8 @@ __all__ = [
     "body_sentences",
     "segment_text",
     "assign_steps",
+    "step_inputs",
+    "introduced_sentences",
     "sentence_contexts",
     "answer_features",
     "StepAssignment",
@@ -289,9 +292,8 @@ class StepAssignment:
 
 def sentence_contexts(
     text: str, headings: Sequence[Heading], sentences: Sequence[Span]
-) -> tuple[list[SentenceContext], list[int], list[int]]:
-    """For each sentence: its heading context, the kind of boundary before it (``BOUNDARY_KINDS``), and
-    the index of the heading that owns it (-1 before any)."""
+) -> tuple[list[SentenceContext], list[int]]:
+    """For each sentence: its heading context and the kind of boundary before it (``BOUNDARY_KINDS``)."""
     starts = [h.start for h in headings]
     governing: list[int] = []  # per heading: the nearest heading at or before it that is not inline
     for k, h in enumerate(headings):
@@ -337,7 +339,7 @@ def sentence_contexts(
             label_steps=label[1] if label is not None else (),
             lead_steps=lead_steps,
         ))
-    return contexts, boundaries, owners
+    return contexts, boundaries
 
 
 def answer_features(text: str, sentences: Sequence[Span], contexts: Sequence[SentenceContext]) -> list[list[str]]:
@@ -350,13 +352,31 @@ def answer_features(text: str, sentences: Sequence[Span], contexts: Sequence[Sen
     return out
 
 
-def assign_steps(text: str, headings: Sequence[Heading], sentences: Sequence[Span]) -> StepAssignment:
-    """Soft step assignment of every body sentence (see ``step_model``)."""
-    model = load_step_model()
-    contexts, boundaries, _ = sentence_contexts(text, headings, sentences)
-    idx, ptr = feature_matrix(answer_features(text, sentences, contexts))
+def step_inputs(
+    text: str, headings: Sequence[Heading], sentences: Sequence[Span]
+) -> tuple[list[list[str]], list[int]]:
+    """What the step model reads of an answer: each sentence's features and the boundary before it."""
+    contexts, boundaries = sentence_contexts(text, headings, sentences)
+    return answer_features(text, sentences, contexts), boundaries
+
+
+def assign_steps(
+    text: str, headings: Sequence[Heading], sentences: Sequence[Span], *, inputs: tuple[list[list[str]], list[int]]
+    | None = None, model: StepModel | None = None,
+) -> StepAssignment:
+    """Soft step assignment of every body sentence (see ``step_model``), by the shipped model unless
+    ``model`` is given; ``inputs`` are ``step_inputs`` made before (the fit script reuses them)."""
+    model = model if model is not None else load_step_model()
+    features, boundaries = inputs if inputs is not None else step_inputs(text, headings, sentences)
+    idx, ptr = feature_matrix(features)
     probabilities, path = model.posteriors(model.sentence_log_probs(idx, ptr), boundaries)
     return StepAssignment(probabilities, path)
+
+
+def introduced_sentences(headings: Sequence[Heading], sentences: Sequence[Span]) -> list[int]:
+    """For each heading, the index of the sentence it introduces (the first after it), -1 if none."""
+    starts = [span.start for span in sentences]
+    return [t if (t := bisect.bisect_left(starts, h.end)) < len(sentences) else -1 for h in headings]
 
 
 def segment_text(
@@ -369,18 +389,11 @@ def segment_text(
         return []
     if assignment is None:
         assignment = assign_steps(text, headings, sentences)
-    n = len(sentences)
     path, probs = assignment.path, assignment.probabilities
-
-    def state_step(state: int) -> str | None:
-        return STEPS[state] if state != NONE_STATE else None
-
     # Units in text order: headings and sentences; each owns the text up to the next unit.
     units: list[tuple[int, str | None, str | None, float, bool]] = []  # start, step, heading, conf, hard
-    sentence_starts = [span.start for span in sentences]
-    for h in headings:
-        t = bisect.bisect_left(sentence_starts, h.end)  # the sentence the heading introduces
-        if t < n:
+    for h, t in zip(headings, introduced_sentences(headings, sentences)):
+        if t >= 0:
             units.append((h.start, state_step(path[t]), h.label, float(probs[t, path[t]]), h.level < INLINE_LABEL_LEVEL))
         else:
             step = h.steps[0] if h.steps else None

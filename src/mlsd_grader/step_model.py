@@ -44,7 +44,7 @@ __all__ = [
     "load_step_model",
     "MODEL_FILE",
     "save_step_model",
-    "step_model_stems",
+    "state_step",
     "feature_bucket",
 ]
 
@@ -79,14 +79,14 @@ class SentenceContext:
     lead_steps: tuple[str, ...] = ()
 
 
-def step_model_stems(text: str) -> list[str]:
+def _stems(text: str) -> list[str]:
     """The word stems the step model reads."""
     return [t.stem for t in tokenize(text) if t.stem]
 
 
 def sentence_features(sentence: str, line: str, context: SentenceContext) -> list[str]:
     """The named features of one sentence (hashed by ``feature_matrix``)."""
-    stems = step_model_stems(sentence)
+    stems = _stems(sentence)
     feats = ["bias"]
     feats.extend("w:" + s for s in set(stems))
     feats.extend("b:" + a + "_" + b for a, b in set(zip(stems, stems[1:])))
@@ -104,7 +104,7 @@ def sentence_features(sentence: str, line: str, context: SentenceContext) -> lis
         if label is None:
             feats.append(prefix + ":-")
             continue
-        feats.extend(f"{prefix}:" + s for s in set(step_model_stems(label)))
+        feats.extend(f"{prefix}:" + s for s in set(_stems(label)))
         feats.extend(f"{prefix}s:" + s for s in steps)
         if not steps:
             feats.append(prefix + "s:-")
@@ -117,6 +117,11 @@ def sentence_features(sentence: str, line: str, context: SentenceContext) -> lis
 # Each hand-written content cue of cues.py is a feature of its own ("c:data:3"), so words of the lexicon
 # that the training answers never used still count.
 _CUE_FEATURES = [(f"c:{step}:{k}", rx) for step, cues in CONTENT_CUES.items() for k, (rx, _) in enumerate(cues)]
+
+
+def state_step(state: int) -> str | None:
+    """The step id of a state, None for "none"."""
+    return STATES[state] if state != NONE_STATE else None
 
 
 @lru_cache(maxsize=200_000)
@@ -169,6 +174,7 @@ class StepModel:
             trans.append(np.log(t))
         self.log_transitions = np.stack(trans)
         self.log_initial = self.log_prior.copy()
+        self._hash: str | None = None
 
     def sentence_log_probs(self, idx: np.ndarray, ptr: np.ndarray) -> np.ndarray:
         """log P(state | sentence) from the classifier alone, shape (n, states)."""
@@ -211,7 +217,13 @@ class StepModel:
         return post, path
 
     def content_hash(self) -> str:
-        """A short hash of the weights, named in every report's signature."""
+        """A short hash of the model, named in every report's signature: computed once (a model is not
+        changed after it is made), since it reads all 256 KB of weights."""
+        if self._hash is None:
+            self._hash = self._compute_hash()
+        return self._hash
+
+    def _compute_hash(self) -> str:
         h = zlib.crc32(self.weights.astype(np.float32).tobytes())
         for arr in (self.log_prior, self.stay, self.switch, np.array([self.emission_scale])):
             h = zlib.crc32(np.asarray(arr, dtype=np.float64).tobytes(), h)
