@@ -29,6 +29,7 @@ from .report import WARNING_CODES, GradeReport, RubricRef, Warning
 from .rubric import Rubric, load_rubric
 from .integrity import (
     COPIED_SHARE, copied_share, english_counts_signature, fluency_factor, keyword_density, stuffing_factor,
+    unit_word_counts,
 )
 from .scoring import OFF_TOPIC_SCORE, SCORE_DECIMALS, CriterionInput, band_for, overall_score, score_step
 from .segmentation import (
@@ -329,6 +330,7 @@ class Grader:
         ]
         whole = SectionText(text, [(0, len(text))], phrases=phrases) if not empty else None
         units = _Units(analysis, rub)
+        unit_words = unit_word_counts(text, units.starts) if not rub.is_short_answer else None
         for step in rub.steps:
             unit_weights, sentence_weights = units.weights(step.id)
             section = None
@@ -351,7 +353,7 @@ class Grader:
             # a terse list of the right terms is a fair short answer ("name four header fields").
             if section is not None and not rub.is_short_answer:
                 concept_phrases = [p for crit in step.criteria for c in crit.concepts for p in c.phrases]
-                stuffing = stuffing_factor(keyword_density(section, concept_phrases))
+                stuffing = stuffing_factor(keyword_density(section, concept_phrases, unit_words))
                 stuffed = stuffed or stuffing < 1.0
             step_scores.append(
                 score_step(

@@ -16,7 +16,7 @@ import importlib.util
 import re
 import threading
 from array import array
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
@@ -32,6 +32,7 @@ __all__ = [
     "fluency_factor",
     "copied_share",
     "keyword_density",
+    "unit_word_counts",
     "stuffing_factor",
     "NATURAL_DENSITY",
     "STUFFED_DENSITY",
@@ -356,11 +357,17 @@ STUFFED_DENSITY = 0.70
 _WORD = re.compile(r"[^\W_]+")
 
 
-def keyword_density(text: WeightedText, phrases: list[str]) -> float:
+def unit_word_counts(text: str, unit_starts: Sequence[int]) -> list[int]:
+    """The words of each unit (from its start to the next unit's), as ``keyword_density`` counts them."""
+    bounds = [*unit_starts, len(text)]
+    return [len(_WORD.findall(text, a, b)) for a, b in zip(bounds, bounds[1:])]
+
+
+def keyword_density(text: WeightedText, phrases: list[str], unit_words: Sequence[int] | None = None) -> float:
     """Share of the step's words inside mentions of ``phrases``, each unit's words counted by its weight
-    for the step; 0 when the step holds under 10 (weighted) words."""
-    starts = text.unit_starts + [len(text.section.text)]
-    words = [len(_WORD.findall(text.section.text, a, b)) for a, b in zip(starts, starts[1:])]
+    for the step; 0 when the step holds under 10 (weighted) words. ``unit_words`` (``unit_word_counts``)
+    are the same for every step of an answer: counted once, they need not be counted for each."""
+    words = unit_words if unit_words is not None else unit_word_counts(text.section.text, text.unit_starts)
     total = sum(w * n for w, n in zip(text.weights, words))
     if total < 10:
         return 0.0
