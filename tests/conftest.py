@@ -12,6 +12,7 @@ import pytest
 
 from mlsd_grader import Grader, GraderConfig, Rubric
 from mlsd_grader.cache import CACHE_DIR_ENV
+from mlsd_grader.scale import IDENTITY
 from mlsd_grader.text import tokenize
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -71,7 +72,8 @@ def hashing_embedder() -> HashingEmbedder:
 
 @pytest.fixture(scope="session")
 def fake_grader(hashing_embedder: HashingEmbedder) -> Grader:
-    return Grader(GraderConfig(), embedder=hashing_embedder)
+    # on the raw scale: unit tests check the pipeline's own numbers, not a fitted map (test_scale.py)
+    return Grader(GraderConfig(), embedder=hashing_embedder, scale=IDENTITY)
 
 
 @pytest.fixture(scope="session")

@@ -22,6 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import mlsd_grader.grader as grader_module
+from mlsd_grader.scale import IDENTITY
 from mlsd_grader import Grader, Rubric
 from mlsd_grader.batch import (
     CSV_COLUMNS,
@@ -168,13 +169,13 @@ def test_grade_many_encodes_answers_in_chunks(hashing_embedder: Any, tmp_path: P
     n = grader_module.ANSWERS_PER_CHUNK + 8
     answers = [f"## Evaluation\nAnswer {i} measures nDCG.\n## Monitoring\nWe watch drift {i}.\n" for i in range(n)]
     counting = CountingEmbedder()
-    list(Grader(embedder=counting).grade_many(({"id": str(i), "answer": a} for i, a in enumerate(answers)), "generic"))
+    list(Grader(embedder=counting, scale=IDENTITY).grade_many(({"id": str(i), "answer": a} for i, a in enumerate(answers)), "generic"))
     # one call per chunk of answers (two body sentences each), plus the rubric
     answer_calls = [len(c) for c in counting.calls if all(t.startswith(("Answer ", "We watch")) for t in c)]
     assert answer_calls == [2 * grader_module.ANSWERS_PER_CHUNK, 2 * 8]
     assert len(counting.calls) == 1 + math.ceil(n / grader_module.ANSWERS_PER_CHUNK)
     one_by_one = CountingEmbedder()
-    grader = Grader(embedder=one_by_one)
+    grader = Grader(embedder=one_by_one, scale=IDENTITY)
     for answer in answers:
         grader.grade(answer, "generic")
     assert len(one_by_one.calls) == n  # the rubric's vectors now come from the disk cache

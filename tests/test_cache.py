@@ -12,6 +12,7 @@ import pytest
 from conftest import CountingEmbedder
 
 import mlsd_grader.cache as cache_module
+from mlsd_grader.scale import IDENTITY
 from mlsd_grader import Grader, load_rubric
 from mlsd_grader.cache import CACHE_DIR_ENV, VectorCache, cache_dir
 
@@ -23,7 +24,7 @@ FIRST_MODEL_SENTENCE = RUBRIC.steps[0].criteria[0].model_answer.split(". ")[0]
 def grade_counting(answer: str = ANSWER) -> tuple[CountingEmbedder, str]:
     """Grade with a fresh Grader: its embedder (with the calls it saw) and the report as JSON."""
     embedder = CountingEmbedder()
-    report = Grader(embedder=embedder).grade(answer, RUBRIC)
+    report = Grader(embedder=embedder, scale=IDENTITY).grade(answer, RUBRIC)
     return embedder, report.to_json()
 
 
@@ -111,6 +112,6 @@ def test_read_only_directory_still_serves_its_entries(cache: Path, monkeypatch: 
     hit, again = grade_counting()
     assert not encoded_rubric(hit) and again == report
     assert VectorCache(cache.parent).store("emb", "hash", ["a."], np.ones((1, 2), dtype=np.float32)) is False
-    other = Grader(embedder=CountingEmbedder())
+    other = Grader(embedder=CountingEmbedder(), scale=IDENTITY)
     other.grade(ANSWER, "news_feed")  # not cached yet, and cannot be: graded all the same
     assert not list(cache.glob(".*"))  # no temporary file left behind

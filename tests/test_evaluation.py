@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from mlsd_grader.scale import IDENTITY
 from mlsd_grader import ConfigError, Grader, GraderConfig, Rubric
 from mlsd_grader.calibration import Calibration, fit_calibration, load_calibration
 from mlsd_grader.cli import cli
@@ -118,6 +119,6 @@ def test_bad_labelled_line_is_one_clear_error(tmp_path: Path) -> None:
 def test_grader_uses_calibration_from_config(tmp_path: Path, hashing_embedder) -> None:
     path = tmp_path / "c.json"
     path.write_text(Calibration(x=[0.0, 1.0], y=[0.0, 10.0], n=2).to_json())
-    grader = Grader(GraderConfig(calibration=str(path)), embedder=hashing_embedder)
+    grader = Grader(GraderConfig(calibration=str(path)), embedder=hashing_embedder, scale=IDENTITY)
     report = grader.grade(REFERENCE, Rubric.from_reference(QUESTION, REFERENCE))
     assert report.calibrated_score == pytest.approx(report.score * 10, abs=1e-3)

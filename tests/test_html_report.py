@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from mlsd_grader.scale import IDENTITY
 from mlsd_grader import Grader, GraderConfig, Rubric
 from mlsd_grader.batch import BatchSummary
 from mlsd_grader.cli import cli
@@ -112,7 +113,7 @@ def test_text_that_was_not_graded_is_refused_or_marked(fake_grader: Grader, tiny
     report = fake_grader.grade(HOSTILE, tiny_rubric)
     with pytest.raises(ValueError, match="not the text this report was graded on"):
         render_html(report, HOSTILE.upper())
-    short = Grader(GraderConfig(max_answer_chars=60), embedder=fake_grader.embedder).grade(HOSTILE, tiny_rubric)
+    short = Grader(GraderConfig(max_answer_chars=60), embedder=fake_grader.embedder, scale=IDENTITY).grade(HOSTILE, tiny_rubric)
     page = Page(render_html(short, HOSTILE))
     labels = [text for _, text in page.elements("div", "block-label")]
     assert labels[-1] == "Not graded: beyond max_answer_chars"

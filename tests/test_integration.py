@@ -14,7 +14,7 @@ from mlsd_grader.steps import STEP_IDS
 from test_properties import model_answer_text
 
 pytestmark = pytest.mark.integration
-QUESTIONS = sorted(p.name for p in EXAMPLES.iterdir() if p.is_dir())
+QUESTIONS = sorted(p.parent.name for p in EXAMPLES.glob("*/strong.md"))
 
 
 def score(grader: Grader, question: str, tier: str, rubric: str | None = None) -> float:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from mlsd_grader.scale import IDENTITY
 from mlsd_grader import Grader, GraderConfig
 from mlsd_grader.scoring import band_for
 from mlsd_grader.similarity import GIST_BASELINE, GIST_CEILING, GIST_WEIGHT, rescale
@@ -58,11 +59,12 @@ def test_empty_answer_is_graded_zero(fake_grader: Grader, tiny_rubric) -> None:
 
 
 def test_keywords_only_backend(tiny_rubric) -> None:
-    grader = Grader(GraderConfig(backend="none"))
+    grader = Grader(GraderConfig(backend="none"), scale=IDENTITY)  # the raw scale: coverage alone
     report = grader.grade(FULL, tiny_rubric)
     assert report.score == 1.0
     assert all(s.similarity == 0.0 for s in report.steps)
     assert "backend:none" in report.signature
+    assert [w.code for w in report.warnings][0] == "approximate_scores"
 
 
 @pytest.mark.parametrize(
@@ -73,7 +75,7 @@ def test_bands(score: float, band: str) -> None:
 
 
 def test_truncation_and_invalid_utf8(fake_grader: Grader, tiny_rubric) -> None:
-    grader = Grader(GraderConfig(max_answer_chars=20), embedder=fake_grader.embedder)
+    grader = Grader(GraderConfig(max_answer_chars=20), embedder=fake_grader.embedder, scale=IDENTITY)
     report = grader.grade(FULL, tiny_rubric)
     assert "truncated" in [w.code for w in report.warnings]
     assert max(s.end for s in report.sections) <= 20

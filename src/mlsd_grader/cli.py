@@ -215,6 +215,19 @@ def calibrate(labelled: str, output: str, config_file: str | None, model: str | 
     click.echo(f"calibration fitted on {fitted.n} answers written to {output}", err=True)
 
 
+@cli.command("calibrate-backend")
+@grading_options
+@handle_errors
+def calibrate_backend(config_file: str | None, model: str | None, backend: str | None) -> None:
+    """Fit again the map that puts this backend's scores on the default model's scale, and cache it
+    (a model of your own gets one on first use; this redoes it, say after the model changed)."""
+    scale = Grader(_config(config_file, model, backend)).refit_scale()
+    if not scale.xs:
+        click.echo("the default model is the scale itself: nothing to fit", err=True)
+    else:
+        click.echo(f"scale {scale.content_hash} fitted for {scale.name} and cached", err=True)
+
+
 class _Progress(Protocol):
     def update(self, n_steps: int) -> None: ...
 

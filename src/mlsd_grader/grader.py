@@ -21,12 +21,13 @@ import numpy as np
 from .batch import BatchRecord, BatchResult, InputFailure, record_from_mapping
 from .cache import VectorCache
 from .calibration import load_calibration
-from .config import GraderConfig
+from .config import DEFAULT_MODEL, GraderConfig
 from .embeddings import Embedder, load_embedder
-from .errors import AnswerReadError, MLSDGraderError, first_line
+from .errors import AnswerReadError, MLSDGraderError, ModelLoadError, first_line
 from .keywords import SectionText, WeightedText
 from .report import WARNING_CODES, GradeReport, RubricRef, Warning
 from .rubric import Rubric, load_rubric
+from .scale import IDENTITY, ReferenceItem, ScoreScale, fit_backend_scale, reference_items, resolve_scale, scale_file_name
 from .integrity import (
     COPIED_SHARE, copied_share, english_counts_signature, fluency_factor, keyword_density, stuffing_factor,
     unit_word_counts,
@@ -97,10 +98,14 @@ class Grader:
     cached under a lock and the encoder serialises its own calls.
     """
 
-    def __init__(self, config: GraderConfig | None = None, *, embedder: Embedder | None = None) -> None:
+    def __init__(
+        self, config: GraderConfig | None = None, *, embedder: Embedder | None = None, scale: ScoreScale | None = None
+    ) -> None:
         self.config = config if config is not None else GraderConfig()
         self._embedder = embedder
         self._embedder_loaded = embedder is not None
+        self._own_embedder = embedder is not None  # a model of the caller's: on the default scale only once fitted
+        self._scale = scale
         self._rubric_vectors: dict[str, list[np.ndarray]] = {}
         # The rubric-independent analysis of the last few answers, in memory only, so grading one
         # answer against several rubrics encodes it once.
@@ -119,6 +124,56 @@ class Grader:
                 self._embedder = load_embedder(self.config)
                 self._embedder_loaded = True
             return self._embedder
+
+    @property
+    def scale(self) -> ScoreScale:
+        """The map that puts this backend's criterion scores on the default model's scale (``scale.py``):
+        loaded on first use, or for a model of the caller's own fitted on first use and cached."""
+        with self._lock:
+            if self._scale is None:
+                self._scale = self._resolve_scale(refit=False)
+            return self._scale
+
+    def refit_scale(self) -> ScoreScale:
+        """Fit this backend's scale again (``calibrate-backend``), cache it and use it."""
+        scale = self._resolve_scale(refit=True)
+        with self._lock:
+            self._scale = scale
+        return scale
+
+    def _resolve_scale(self, *, refit: bool) -> ScoreScale:
+        keywords_only = self.config.weights[1] == 0
+        embedder = None if keywords_only else self.embedder
+        is_default = not keywords_only and not self._own_embedder and (
+            self.config.backend == "sentence-transformers"
+            and self.config.model in (DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MODEL}"))
+        signature = embedder.signature() if embedder is not None else "none"
+        name = scale_file_name(signature)
+
+        def fit() -> ScoreScale:
+            return fit_backend_scale(self.reference_scores(reference_items(), progress=True), name=name)
+
+        return resolve_scale(signature, is_default=is_default, version=package_version(), measure=fit,
+                             refit=refit)
+
+    def reference_scores(
+        self, items: Sequence[ReferenceItem], *, scale: ScoreScale = IDENTITY, progress: bool = False
+    ) -> list[float]:
+        """Every criterion score of the reference set on ``scale`` (none by default), in order: item by
+        item, each of its rubrics, each criterion. ``progress`` shows a bar on stderr."""
+        plain = Grader(self.config, embedder=self.embedder, scale=scale)
+        records = [{"id": f"{item.name}@{rubric}", "answer": item.text, "rubric": rubric}
+                   for item in items for rubric in item.rubrics]
+        scores: list[float] = []
+        from tqdm import tqdm  # a dependency of sentence-transformers and model2vec
+
+        with tqdm(total=len(records), desc="reference answers", unit="answer", disable=not progress) as bar:
+            for result in plain.grade_many(records):
+                if result.report is None:
+                    raise ModelLoadError(f"reference answer {result.id} could not be graded: {result.error}")
+                scores.extend(c.score for step in result.report.steps for c in step.criteria)
+                bar.update(1)
+        return scores
 
     def _model_vectors(self, rubric: Rubric) -> list[np.ndarray]:
         """Sentence vectors of every criterion's model answer, encoded once per rubric content."""
@@ -309,6 +364,8 @@ class Grader:
         empty = not text.strip()
         if empty:
             warnings.append(Warning(code="empty_answer", message=WARNING_CODES["empty_answer"]))
+        if self.config.backend == "none":
+            warnings.append(Warning(code="approximate_scores", message=WARNING_CODES["approximate_scores"]))
         if rub.is_short_answer:
             sections = [] if empty else [Section(step=ANSWER_STEP, start=0, end=len(text), heading=None, confidence=1.0)]
         else:
@@ -330,6 +387,7 @@ class Grader:
         ]
         whole = SectionText(text, [(0, len(text))], phrases=phrases) if not empty else None
         units = _Units(analysis, rub)
+        scale = self._scale_for(rub)
         unit_words = unit_word_counts(text, units.starts) if not rub.is_short_answer else None
         for step in rub.steps:
             unit_weights, sentence_weights = units.weights(step.id)
@@ -365,6 +423,7 @@ class Grader:
                     inputs=inputs,
                     config=self.config,
                     integrity=fluency * stuffing,
+                    scale=scale,
                 )
             )
         if stuffed:
@@ -396,13 +455,21 @@ class Grader:
         model = [s for step in rubric.steps for c in step.criteria for s in rubric_sentences(c.model_answer)]
         return copied_share(answer, model) >= COPIED_SHARE
 
+    def _scale_for(self, rubric: Rubric) -> ScoreScale:
+        """The map onto the default model's scale, for framework rubrics only: it was fitted on them, and
+        on short-answer rubrics it cost the static backend 0.04 of SAF Pearson (docs/scoring.md)."""
+        return IDENTITY if rubric.is_short_answer else self.scale
+
     def signature(self, rubric: Rubric) -> str:
         """Everything that determines the numbers: version, rubric, backend and model, weights."""
-        head, rest = self.signature_without_rubric().split("|", 1)
+        head, rest = self._signature(self._scale_for(rubric)).split("|", 1)
         return f"{head}|rubric:{rubric.id}@{rubric.version}#{rubric.content_hash}|{rest}"
 
     def signature_without_rubric(self) -> str:
         """The signature's parts that do not depend on the rubric (stored in calibration files)."""
+        return self._signature(self.scale)
+
+    def _signature(self, scale: ScoreScale) -> str:
         embedder = self.embedder
         backend = embedder.signature() if embedder is not None else "none"
         c = self.config
@@ -413,6 +480,7 @@ class Grader:
             f"|weights:kw={kw:g},sim={sim:g},cov={c.coverage_target:g}"
             f"|bands:{c.strong_hire_threshold:g}/{c.hire_threshold:g}/{c.lean_no_hire_threshold:g}"
             f"|max_chars:{c.max_answer_chars}"
+            f"|scale:{scale.content_hash}"
             f"|calibration:{self.calibration.content_hash if self.calibration else 'none'}"
         )
 

@@ -34,6 +34,10 @@ WARNING_CODES: dict[str, str] = {
     "word_salad": "The words do not read as English sentences (shuffled words?); scores are scaled down.",
     "copied_model_answer": "Much of the answer is a near-verbatim copy of the rubric's model answers.",
     "keyword_stuffing": "Some sections are mostly a list of the rubric's terms; their scores are scaled down.",
+    "approximate_scores": (
+        "Graded on keywords alone (backend none): the scores are mapped onto the default model's scale, "
+        "but only approximately (0.09 from the default model on average over the bench answers)."
+    ),
 }
 
 Format = Literal["json", "text", "markdown"]

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict
 from .config import GraderConfig
 from .keywords import Evidence, WeightedText, concept_coverage
 from .rubric import Criterion, Step
+from .scale import IDENTITY, ScoreScale
 from .similarity import align
 from .steps import step_title
 
@@ -68,6 +69,8 @@ class AntiPatternHit(_Frozen):
 class CriterionScore(_Frozen):
     id: str
     score: float
+    keyword_coverage: float
+    similarity: float
     matched: list[ConceptMatch]
     missing: list[str]
     anti_patterns: list[AntiPatternHit]
@@ -106,11 +109,13 @@ def score_step(
     config: GraderConfig,
     integrity: float = 1.0,
     vector_weights: np.ndarray | None = None,
+    scale: ScoreScale = IDENTITY,
 ) -> StepScore:
     """Score one step. ``text`` weighs every part of the answer by how far it belongs to the step (None
     when nothing does); ``answer_vectors`` are the sentence vectors, weighted by ``vector_weights`` (None:
     all count fully). ``integrity`` (0-1: the word-order factor times the keyword-stuffing factor, see
-    ``integrity.py``) scales what coverage and similarity earn."""
+    ``integrity.py``) scales what coverage and similarity earn, after ``scale`` has put what they earn
+    on the default model's scale (``scale.py``)."""
     kw_weight, sim_weight = config.weights
     results: list[CriterionScore] = []
     coverages: list[float] = []
@@ -127,6 +132,8 @@ def score_step(
             raw = kw_weight * coverage + sim_weight * sim
         else:  # nothing to cover: similarity alone decides (keywords-only backends give 0)
             raw = sim if sim_weight > 0 else 0.0
+        if text is not None:  # a step nothing weighs for earns nothing on any scale
+            raw = scale(raw)
         hits = [(a, text.anti_pattern(a, step.id)) for a in crit.anti_patterns] if text else []
         penalties = [AntiPatternHit(id=a.id, penalty=_r(a.weight), evidence=ev) for a, ev in hits if ev]
         score = min(max(integrity * raw + sum(a.weight for a, ev in hits if ev), 0.0), 1.0)
@@ -137,6 +144,8 @@ def score_step(
             CriterionScore(
                 id=crit.id,
                 score=_r(score),
+                keyword_coverage=_r(coverage),
+                similarity=_r(sim) if sim_weight > 0 else 0.0,
                 matched=[ConceptMatch(concept=c.name, evidence=ev) for c, _, ev in found if ev],
                 missing=[c.name for c, _, ev in found if not ev],
                 anti_patterns=penalties,
