@@ -36,7 +36,7 @@ from ..rubric import (
     parse_rubric_text,
     rubric_json_schema,
 )
-from .gathering import GradingItem, GradingQueue, QueueFull, ShuttingDown
+from .gathering import GradingItem, GradingQueue, OverLimit, QueueFull, ShuttingDown
 from .metrics import CONTENT_TYPE_LATEST, MetricsMiddleware, ServiceMetrics
 from .settings import JSON_BYTES_PER_CHAR, MAX_BATCH_ITEMS, RUBRIC_ROOM_BYTES, ServiceSettings
 
@@ -318,6 +318,8 @@ def create_app(settings: ServiceSettings, config: GraderConfig, *, grader: Grade
         except QueueFull as exc:
             raise ServiceError(503, "queue_full", "the grading queue is full; try again shortly",
                                {"Retry-After": str(exc.retry_after)}) from None
+        except OverLimit as exc:
+            raise ServiceError(422, "over_queue_limit", str(exc)) from None
         except ShuttingDown:
             raise ServiceError(503, "shutting_down", "the service is shutting down") from None
         except MLSDGraderError as exc:

@@ -19,7 +19,7 @@ from ..batch import BatchRecord, BatchResult, InputFailure
 from ..grader import ANSWERS_PER_CHUNK, Grader
 from ..rubric import Rubric
 
-__all__ = ["GatherObserver", "GradingItem", "GradingQueue", "QueueFull", "ShuttingDown"]
+__all__ = ["GatherObserver", "GradingItem", "GradingQueue", "OverLimit", "QueueFull", "ShuttingDown"]
 
 # A call takes waiting jobs, whole, until it holds this many answers: grade_many encodes this many
 # answers' sentences in one embedder call, so gathering more only makes the first answers wait longer.
@@ -38,6 +38,10 @@ class QueueFull(Exception):
     def __init__(self, retry_after: int) -> None:
         super().__init__("the grading queue is full")
         self.retry_after = retry_after
+
+
+class OverLimit(Exception):
+    """The request holds more answers than the whole queue: it could never be taken."""
 
 
 class ShuttingDown(Exception):
@@ -110,6 +114,8 @@ class GradingQueue:
         must be unique among all requests: grade_many takes a repeated id for an error."""
         if self._closed:
             raise ShuttingDown("the service is shutting down")
+        if len(items) > self._limit:
+            raise OverLimit(f"the request holds {len(items)} answers; this server's queue holds {self._limit}")
         if self._depth + len(items) > self._limit:
             raise QueueFull(self.retry_after())
         job = _Job(list(items), asyncio.get_running_loop().create_future())
