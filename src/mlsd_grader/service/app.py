@@ -412,6 +412,10 @@ def create_app(settings: ServiceSettings, config: GraderConfig, *, grader: Grade
     async def page() -> Response:
         return _page_file("index.html")
 
+    @app.get("/favicon.ico", include_in_schema=False)
+    async def favicon() -> Response:  # browsers ask for it; the page has none
+        return Response(status_code=204)
+
     @app.get("/static/{name}", include_in_schema=False)
     async def page_asset(name: str) -> Response:
         if name not in PAGE_FILES:
