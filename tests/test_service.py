@@ -24,7 +24,7 @@ import pytest
 pytest.importorskip("fastapi")
 pytest.importorskip("uvicorn")
 
-from conftest import EXAMPLES, ROOT, TINY_RUBRIC
+from conftest import EXAMPLES, ROOT, TINY_RUBRIC, assert_json_close
 from service_server import Server
 
 from mlsd_grader import Grader, GraderConfig, Rubric, list_rubrics, load_rubric
@@ -53,20 +53,9 @@ def assert_error(response: httpx.Response, status: int, code: str) -> dict[str, 
     return dict(body["error"])
 
 
-def assert_close(got: Any, want: Any, path: str = "") -> None:
-    """Equal JSON, floats within 1e-5 (grade_many's reports equal grade's within that)."""
-    if isinstance(want, float) and isinstance(got, (int, float)):
-        assert abs(got - want) <= 1e-5, f"{path}: {got} != {want}"
-    elif isinstance(want, dict):
-        assert isinstance(got, dict) and list(got) == list(want), f"{path}: keys differ"
-        for key in want:
-            assert_close(got[key], want[key], f"{path}.{key}")
-    elif isinstance(want, list):
-        assert isinstance(got, list) and len(got) == len(want), f"{path}: lengths differ"
-        for i, (g, w) in enumerate(zip(got, want)):
-            assert_close(g, w, f"{path}[{i}]")
-    else:
-        assert got == want, f"{path}: {got!r} != {want!r}"
+def assert_close(got: Any, want: Any) -> None:
+    """Equal JSON, numbers within 1e-5: grade_many's reports equal grade's within that."""
+    assert_json_close(got, want, tolerance=1e-5)
 
 
 def metric(text: str, name: str) -> float:
