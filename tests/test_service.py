@@ -31,7 +31,7 @@ from mlsd_grader import Grader, GraderConfig, Rubric, list_rubrics, load_rubric
 from mlsd_grader.html_report import STEP_COLOURS
 from mlsd_grader.report import render, report_json_schema
 from mlsd_grader.rubric import rubric_json_schema
-from mlsd_grader.service.app import body_limit
+from mlsd_grader.service.protocol import body_limit
 
 NONE = GraderConfig(backend="none")
 QUESTIONS = ("news_feed", "video_recommendation", "ad_click_prediction", "visual_search")

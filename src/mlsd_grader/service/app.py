@@ -1,11 +1,10 @@
-"""The FastAPI application of ``mlsd-grader serve``: routes over the one Grader, JSON errors, API keys,
-body limits and the practice page. Grading goes through the GradingQueue (gathering.py); reports,
+"""The FastAPI application of ``mlsd-grader serve``: routes over the one Grader, and the practice page
+(errors, body limits and keys are in protocol.py). Grading goes through the GradingQueue (gathering.py); reports,
 renderings and rubrics come from the modules the CLI uses, so the service adds no logic of its own."""
 
 from __future__ import annotations
 
 import asyncio
-import hmac
 import itertools
 import json
 from collections.abc import AsyncIterator, Mapping
@@ -13,13 +12,10 @@ from contextlib import asynccontextmanager
 from importlib import resources
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
-from fastapi.exceptions import RequestValidationError
+from fastapi import APIRouter, Depends, FastAPI, Query
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
-from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..batch import BatchRecord, BatchResult, InputFailure, record_from_mapping
 from ..config import GraderConfig
@@ -38,15 +34,24 @@ from ..rubric import (
 )
 from .gathering import GradingItem, GradingQueue, OverLimit, QueueFull, ShuttingDown
 from .metrics import CONTENT_TYPE_LATEST, MetricsMiddleware, ServiceMetrics
-from .settings import JSON_BYTES_PER_CHAR, MAX_BATCH_ITEMS, RUBRIC_ROOM_BYTES, ServiceSettings
+from .protocol import (
+    BodyLimitMiddleware,
+    ServiceError,
+    body_limit,
+    error_response,
+    install_error_handlers,
+    require_key,
+)
+from .settings import MAX_BATCH_ITEMS, ServiceSettings
 
-__all__ = ["PROBE_ANSWER", "PROBE_RUBRIC", "body_limit", "create_app", "run"]
+__all__ = ["PROBE_ANSWER", "PROBE_RUBRIC", "create_app", "run"]
 
 # /readyz is green once this answer was graded against this rubric (the model loaded, a grading works).
 PROBE_RUBRIC = "generic"
 PROBE_ANSWER = "## Evaluation\nOffline we measure AUC on held-out days, online we run an A/B test.\n"
-# Seconds the server waits on shutdown (SIGTERM, Ctrl-C) for requests under way to be answered: a full
-# queue (QUEUE_LIMIT answers) drains in about 25 s with the default model on two cores.
+# Seconds the server waits on shutdown (SIGTERM, Ctrl-C) for the requests under way: twice a full
+# grade_many call of 32 medium answers on the default model (about 14 s at 2.4 answers/s,
+# docs/benchmarks.md "Speed"); requests still unanswered then see their connection closed.
 GRACEFUL_SHUTDOWN_S = 30
 # The practice page's files (package data in service/static/) and their media types.
 PAGE_FILES = {"index.html": "text/html; charset=utf-8", "practice.js": "text/javascript; charset=utf-8",
@@ -55,140 +60,6 @@ PAGE_FILES = {"index.html": "text/html; charset=utf-8", "practice.js": "text/jav
 PAGE_CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; "
             "base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
 ReportFormat = Literal["json", "html", "markdown"]
-
-
-# ---------------------------------------------------------------- errors
-
-
-class ServiceError(Exception):
-    """An error answered as ``{"error": {"code", "message"}}`` with its HTTP status."""
-
-    def __init__(self, status: int, code: str, message: str, headers: Mapping[str, str] | None = None) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message, self.headers = status, code, message, dict(headers or {})
-
-
-class BodyTooLarge(HTTPException):
-    """Raised while a body is read past its limit (an HTTPException, which FastAPI passes through)."""
-
-    def __init__(self, limit: int) -> None:
-        super().__init__(413, f"the request body is over the limit of {limit} bytes")
-
-
-# Codes of the errors that HTTP itself answers (unknown route, wrong method, a body too large).
-_HTTP_CODES = {400: "bad_request", 401: "unauthorized", 404: "not_found", 405: "method_not_allowed",
-               413: "body_too_large", 422: "invalid_request", 503: "unavailable"}
-
-
-def error_response(request_app: Any, status: int, code: str, message: str,
-                   headers: Mapping[str, str] | None = None) -> JSONResponse:
-    metrics: ServiceMetrics | None = getattr(getattr(request_app, "state", None), "metrics", None)
-    if metrics is not None:
-        metrics.errors.labels(code).inc()
-    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status, headers=headers)
-
-
-def _validation_message(exc: RequestValidationError) -> str:
-    parts = []
-    for err in exc.errors()[:5]:
-        where = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
-        parts.append(f"{where}: {err.get('msg', '')}" if where else str(err.get("msg", "")))
-    return "; ".join(parts) or "the request does not match the schema"
-
-
-def _unparsed_body(err: Mapping[str, Any]) -> bool:
-    """FastAPI parses the body as JSON only under a JSON Content-Type; otherwise the raw bytes reach
-    validation. Bytes that are not JSON are bad JSON (400) whatever the Content-Type said."""
-    raw = err.get("input")
-    if tuple(err.get("loc", ())) != ("body",) or not isinstance(raw, (bytes, str)):
-        return False
-    try:
-        json.loads(raw)
-    except ValueError:
-        return True
-    return False
-
-
-def _install_error_handlers(app: FastAPI) -> None:
-    async def service_error(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, ServiceError)
-        return error_response(request.app, exc.status, exc.code, exc.message, exc.headers)
-
-    async def invalid(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, RequestValidationError)
-        if any(err.get("type") == "json_invalid" or _unparsed_body(err) for err in exc.errors()):
-            return error_response(request.app, 400, "bad_json", "the request body is not valid JSON")
-        return error_response(request.app, 422, "invalid_request", _validation_message(exc))
-
-    async def http_error(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, StarletteHTTPException)
-        return error_response(request.app, exc.status_code, _HTTP_CODES.get(exc.status_code, "http_error"),
-                              str(exc.detail), exc.headers)
-
-    async def bug(request: Request, exc: Exception) -> Response:  # never a traceback to the client
-        return error_response(request.app, 500, "internal", internal_error(exc))
-
-    app.add_exception_handler(ServiceError, service_error)
-    app.add_exception_handler(RequestValidationError, invalid)
-    app.add_exception_handler(StarletteHTTPException, http_error)
-    app.add_exception_handler(Exception, bug)
-
-
-# ---------------------------------------------------------------- limits and keys
-
-
-def body_limit(config: GraderConfig, *, batch: bool) -> int:
-    """The most bytes a request body may hold: an answer of max_answer_chars plus an inline rubric, for
-    each item of a batch request."""
-    one = config.max_answer_chars * JSON_BYTES_PER_CHAR + RUBRIC_ROOM_BYTES
-    return one * MAX_BATCH_ITEMS if batch else one
-
-
-class BodyLimitMiddleware:
-    """413 for a body over its limit: at once from Content-Length, else as soon as the bytes read pass it."""
-
-    def __init__(self, app: ASGIApp, *, limit: int, batch_limit: int, batch_path: str) -> None:
-        self.app, self.limit, self.batch_limit, self.batch_path = app, limit, batch_limit, batch_path
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        limit = self.batch_limit if scope["path"] == self.batch_path else self.limit
-        declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > limit:
-            response = error_response(scope.get("app"), 413, "body_too_large",
-                                      f"the request body is over the limit of {limit} bytes")
-            await response(scope, receive, send)
-            return
-        read = 0
-
-        async def limited() -> Message:
-            nonlocal read
-            message = await receive()
-            if message["type"] == "http.request":
-                read += len(message.get("body", b""))
-                if read > limit:
-                    raise BodyTooLarge(limit)
-            return message
-
-        await self.app(scope, limited, send)
-
-
-def _require_key(request: Request) -> None:
-    """Every /v1 route wants ``Authorization: Bearer KEY`` once any key is set; each key is compared in
-    constant time, and all of them, so the time taken tells nothing about which one came close."""
-    keys: tuple[str, ...] = request.app.state.settings.api_keys
-    if not keys:
-        return
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    given = token.strip().encode("utf-8")
-    matched = False
-    for key in keys:
-        matched |= hmac.compare_digest(given, key.encode("utf-8"))
-    if scheme.lower() != "bearer" or not matched:
-        raise ServiceError(401, "unauthorized", "a valid API key is required: Authorization: Bearer KEY",
-                           {"WWW-Authenticate": "Bearer"})
 
 
 # ---------------------------------------------------------------- requests
@@ -310,7 +181,7 @@ def create_app(settings: ServiceSettings, config: GraderConfig, *, grader: Grade
     app.state.settings = settings
     app.state.metrics = metrics
     app.state.not_ready = "loading the model"
-    _install_error_handlers(app)
+    install_error_handlers(app)
 
     async def queued(items: list[GradingItem]) -> list[BatchResult]:
         try:
@@ -328,7 +199,7 @@ def create_app(settings: ServiceSettings, config: GraderConfig, *, grader: Grade
     errors: dict[int | str, dict[str, Any]] = {
         code: {"model": ErrorResponse} for code in (400, 401, 404, 413, 422, 503)
     }
-    v1 = APIRouter(prefix="/v1", dependencies=[Depends(_require_key)], responses=errors)
+    v1 = APIRouter(prefix="/v1", dependencies=[Depends(require_key)], responses=errors)
 
     @v1.post("/grade", responses={200: {"model": GradeReport, "content": {"text/html": {}, "text/markdown": {}}}})
     async def grade(body: GradeRequest, format: Annotated[ReportFormat, Query()] = "json") -> Response:

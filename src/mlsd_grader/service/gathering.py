@@ -91,6 +91,18 @@ class GradingQueue:
 
     def start(self) -> None:
         self._worker = asyncio.get_running_loop().create_task(self._run(), name="mlsd-grader-worker")
+        self._worker.add_done_callback(self._worker_ended)
+
+    def _worker_ended(self, task: asyncio.Task[None]) -> None:
+        """However the worker ends (shutdown, or a bug), no job is left waiting for it."""
+        del task
+        self._fail_waiting("the service is shutting down" if self._closed else "the grading worker stopped")
+
+    def _fail_waiting(self, reason: str) -> None:
+        self._closed = True
+        while self._jobs:
+            _settle(self._jobs.popleft(), error=ShuttingDown(reason))
+        self._depth = 0
 
     async def close(self) -> None:
         """Stop the worker; jobs still waiting get ``ShuttingDown`` (the server drains requests first)."""
@@ -101,9 +113,7 @@ class GradingQueue:
                 await self._worker
             except asyncio.CancelledError:
                 pass
-        while self._jobs:
-            _settle(self._jobs.popleft(), error=ShuttingDown("the service is shutting down"))
-        self._depth = 0
+        self._fail_waiting("the service is shutting down")
 
     def retry_after(self) -> int:
         """Seconds until the waiting answers are likely graded, at the last call's pace (at least 1)."""

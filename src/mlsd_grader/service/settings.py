@@ -41,8 +41,9 @@ DEFAULT_PORT = 8000
 BATCH_WINDOW_MS = 10.0
 
 # Answers waiting for the grading worker (not counting those being graded) before a request is refused
-# with 503: two full batch requests and change, so a batch request is never refused by an idle server,
-# and at the default model's ~10 medium answers/s (docs/benchmarks.md) a full queue drains in ~25 s.
+# with 503: room for two full batch requests and more, so an idle server never refuses a batch. A full
+# queue drains in about 11 s on the static backend (24 medium answers/s in grade_many) and about 2 min
+# on the default model (2.4/s; docs/benchmarks.md "Speed"): past that a client is better told to retry.
 QUEUE_LIMIT = 256
 
 # Items in one POST /v1/grade/batch: the limit; larger sets belong to `mlsd-grader batch`.
