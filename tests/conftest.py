@@ -21,6 +21,23 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 
 
+def assert_json_close(got: object, want: object, *, tolerance: float, path: str = "$") -> None:
+    """Equal JSON data, numbers within ``tolerance``; the message names the first path that differs."""
+    if isinstance(want, float) or isinstance(got, float):
+        assert isinstance(got, (int, float)) and isinstance(want, (int, float)), path
+        assert abs(got - want) <= tolerance, f"{path}: {got} != {want}"
+    elif isinstance(want, dict):
+        assert isinstance(got, dict) and list(got) == list(want), f"{path}: keys {list(got)} != {list(want)}"
+        for key in want:
+            assert_json_close(got[key], want[key], tolerance=tolerance, path=f"{path}.{key}")
+    elif isinstance(want, list):
+        assert isinstance(got, list) and len(got) == len(want), f"{path}: length {len(got)} != {len(want)}"
+        for i, (g, w) in enumerate(zip(got, want)):
+            assert_json_close(g, w, tolerance=tolerance, path=f"{path}[{i}]")
+    else:
+        assert got == want, f"{path}: {got!r} != {want!r}"
+
+
 class HashingEmbedder:
     """Bag of word stems hashed into 512 buckets: identical wording gives cosine 1, disjoint gives 0.
 

@@ -25,6 +25,7 @@ from .html_report import ReportDirectory, render_html
 from .report import render, report_json_schema
 from .lint import lint_rubric
 from .rubric import bundled_rubric_ids, list_rubrics, load_rubric, rubric_json_schema
+from .service import ServiceSettings, load_api_keys
 
 __all__ = ["main", "cli"]
 
@@ -32,6 +33,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 # Set to any non-empty value (even 0) to see the traceback of an unexpected error instead of its line.
 TRACEBACK_ENV = "MLSD_GRADER_TRACEBACK"
 _FIELDS = GraderConfig.model_fields
+_SERVICE_FIELDS = ServiceSettings.model_fields
 
 
 def _default(name: str) -> str:
@@ -376,6 +378,36 @@ def schema_report() -> None:
 def schema_rubric() -> None:
     """Print the rubric JSON Schema."""
     click.echo(json.dumps(rubric_json_schema(), indent=2))
+
+
+@cli.command()
+@click.option("--host", default=None, help=f"Address to bind. Default: {_SERVICE_FIELDS['host'].default}.")
+@click.option("--port", type=int, default=None, help=f"Port to bind. Default: {_SERVICE_FIELDS['port'].default}.")
+@click.option("--api-key-file", type=click.Path(dir_okay=False), default=None,
+              help="File of API keys, one per line (also env MLSD_GRADER_API_KEYS, comma-separated).")
+@click.option("--cors-origin", "cors_origins", multiple=True,
+              help="An origin allowed to call the API from a browser (repeatable). Default: none.")
+@click.option("--batch-window-ms", type=float, default=None,
+              help=f"How long an idle worker waits to gather requests. Default: {_SERVICE_FIELDS['batch_window_ms'].default}.")
+@click.option("--queue-limit", type=int, default=None,
+              help=f"Answers waiting before requests get 503. Default: {_SERVICE_FIELDS['queue_limit'].default}.")
+@grading_options
+@calibration_option
+@handle_errors
+def serve(host: str | None, port: int | None, api_key_file: str | None, cors_origins: tuple[str, ...],
+          batch_window_ms: float | None, queue_limit: int | None, config_file: str | None, model: str | None,
+          backend: str | None, calibration: str | None) -> None:
+    """Serve the grading API and the practice page over HTTP (docs/service.md)."""
+    try:
+        from .service.app import run
+    except ImportError as exc:  # fastapi or uvicorn missing: the optional extra is not installed
+        raise MLSDGraderError(f"serve needs the [service] extra ({exc.name} is missing): "
+                              "pip install 'mlsd-grader[service]'") from None
+    config = _config(config_file, model, backend, calibration=calibration)
+    settings = ServiceSettings.build(host=host, port=port, api_keys=load_api_keys(api_key_file),
+                                     cors_origins=cors_origins, batch_window_ms=batch_window_ms,
+                                     queue_limit=queue_limit)
+    run(settings, config)
 
 
 def main(argv: list[str] | None = None) -> None:
