@@ -88,19 +88,22 @@ def connect(cluster: str) -> Iterator[Client]:
     except ImportError:
         raise ClusterError("--cluster needs the dask extra: pip install 'mlsd-grader[dask]'") from None
     name, _, count = cluster.partition(":")
+    if name == LOCAL:
+        if count and not (count.isdigit() and int(count) > 0):
+            raise ClusterError(f"--cluster {cluster}: the number of workers must be a positive integer")
+        workers = int(count) if count else os.cpu_count() or 1
+        try:  # port 0: a free port each, so that several runs (and other services) can share a machine
+            local = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0",
+                                 scheduler_port=0)
+        except (OSError, RuntimeError) as exc:
+            raise ClusterError(f"cannot start a local cluster: {first_line(exc)}") from None
+        with local, Client(local) as client:
+            yield client
+        return
+    if "://" not in cluster:
+        raise ClusterError(f"--cluster {cluster}: expected local, local:N or a scheduler address such as "
+                           "tcp://HOST:8786")
     try:
-        if name == LOCAL:
-            if count and not (count.isdigit() and int(count) > 0):
-                raise ClusterError(f"--cluster {cluster}: the number of workers must be a positive integer")
-            workers = int(count) if count else os.cpu_count() or 1
-            # port 0: a free port each, so that several runs (and other services) can share a machine
-            with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                              dashboard_address=":0", scheduler_port=0) as local, Client(local) as client:
-                yield client
-            return
-        if "://" not in cluster:
-            raise ClusterError(f"--cluster {cluster}: expected local, local:N or a scheduler address such as "
-                               "tcp://HOST:8786")
         client = Client(cluster, timeout="30s")
     except (OSError, TimeoutError) as exc:
         raise ClusterError(f"cannot reach the scheduler at {cluster}: {first_line(exc)}") from None
