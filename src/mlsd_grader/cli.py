@@ -239,13 +239,15 @@ def _progress(length: int, done: int, quiet: bool) -> Iterator[_Progress]:
         return
     start = time.monotonic()
     before = min(done, length)
+    shown: list[Any] = []  # the bar, once made (click asks for the rate while making it)
 
     def rate(_: object) -> str:
-        elapsed = time.monotonic() - start
-        return f"{(bar.pos - before) / elapsed:.1f}/s" if elapsed > 0 and bar.pos > before else ""
+        elapsed, now = time.monotonic() - start, shown[0].pos if shown else before
+        return f"{(now - before) / elapsed:.1f}/s" if elapsed > 0 and now > before else ""
 
     with click.progressbar(length=length, label="grading", file=sys.stderr, show_pos=True,
                            item_show_func=rate) as bar:
+        shown.append(bar)
         bar.update(before)
         yield bar
 
@@ -305,8 +307,8 @@ def batch(inputs: tuple[str, ...], rubric: str | None, output: str | None, fmt: 
         writer, done = open_results(output, fmt, force=force)
     summaries = list(done)
     skip = {s.id for s in done}
-    with (writer, _progress(count_records(inputs), len(done), quiet) as bar,
-          _results(grader, inputs, default, skip, cluster, output, force, partition_size, quiet) as results):
+    with (writer, _results(grader, inputs, default, skip, cluster, output, force, partition_size, quiet) as results,
+          _progress(count_records(inputs), len(done), quiet) as bar):
         for result in results:
             writer.write(result)
             if pages is not None:

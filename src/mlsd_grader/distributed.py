@@ -60,10 +60,11 @@ __all__ = [
     "parts_dir_for",
 ]
 
-# Answers per partition, one task each. A task costs the scheduler about a millisecond, and a partition of
-# 200 example-length answers takes about 1 s with backend none and 40 s with the default model on one
-# core (docs/benchmarks.md, "Cluster"): scheduling stays under 0.1% of the work, a worker that dies
-# loses at most one partition's work, and the results come back a few hundred at a time.
+# Answers per partition, one task each. Dask's documentation puts a task's overhead at 200 us to 1 ms;
+# 200 example-length answers take one core about 4.5 s with backend none or static and 70 s with the
+# default model (bench/cluster.py, docs/benchmarks.md "Cluster"): scheduling stays far below 0.1% of
+# the work, a worker that dies loses at most one partition's work, and results come back a few hundred
+# at a time. Chosen by this reasoning, not tuned by measurement.
 PARTITION_SIZE = 200
 # Partitions in flight per worker thread: one running, one waiting so that the thread never idles while
 # the client receives the last result, and two more so that one slow (or retried) partition at the head
