@@ -53,6 +53,7 @@ if TYPE_CHECKING:
 __all__ = [
     "IN_FLIGHT_PER_THREAD",
     "PARTITION_SIZE",
+    "WARM_UP_ANSWER",
     "PartitionCounts",
     "connect",
     "grade_dataset",
@@ -133,10 +134,15 @@ def _worker_grader(config_json: str) -> Grader:
         return grader
 
 
+# Graded once by load_model_on_workers, so that what grading reads on first use (the model, the step
+# model, the English word counts, the rubric's vectors) is read before the first partition.
+WARM_UP_ANSWER = "## Evaluation\nOffline we measure recall on held-out days."
+
+
 def _load_model(config_json: str) -> float:
-    """Load the configuration's model in this worker process; the seconds it took (0 if loaded before)."""
+    """Make this worker process ready to grade; the seconds it took (about 0 when it was ready)."""
     start = time.perf_counter()
-    _worker_grader(config_json).embedder  # noqa: B018 (loading is the point)
+    _worker_grader(config_json).grade(WARM_UP_ANSWER, "generic")
     return time.perf_counter() - start
 
 
@@ -147,7 +153,8 @@ def _grade_partition(records: list[BatchRecord | InputFailure], rubric: Rubric |
 
 
 def load_model_on_workers(client: Client, config: GraderConfig) -> dict[str, float]:
-    """Load the model on every worker now (grading would load it on first use); seconds per worker."""
+    """Load the model, and all else grading reads on first use, on every worker now (grading would
+    load them on first use); seconds per worker."""
     return dict(client.run(_load_model, config.model_dump_json()))
 
 
