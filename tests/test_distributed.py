@@ -142,12 +142,15 @@ def test_bad_records_are_error_records_as_on_one_machine(client: Any, tmp_path: 
     assert errors[6].startswith("unknown rubric 'news_fed'")
 
 
-def test_dask_dataframe_and_bag_give_the_csv_columns(client: Any) -> None:
+def test_dask_dataframe_and_bag_give_the_csv_columns(client: Any, tmp_path: Path) -> None:
     records = [*example_records()[:6], {"id": "bad", "answer": "x", "rubric": "nope"}, {"answer": "no id at all"}]
     local = [BatchSummary.from_result(r) for r in Grader(NONE).grade_many(records, "generic")]
     frame = pd.DataFrame(records, index=range(10, 10 + len(records)))
-    graded = grade_dataset(dd.from_pandas(frame, npartitions=3), "generic", config=NONE).compute()
+    lazy = grade_dataset(dd.from_pandas(frame, npartitions=3), "generic", config=NONE)
+    lazy.to_parquet(tmp_path / "scores")  # written by the workers: the declared columns match the real ones
+    graded = pd.read_parquet(tmp_path / "scores")
     assert list(graded.columns) == list(CSV_COLUMNS) and list(graded.index) == list(frame.index)
+    pd.testing.assert_frame_equal(graded, lazy.compute(), check_index_type=False, check_names=False)
     for summary, (_, row) in zip(local[:6], graded.iloc[:6].iterrows()):
         assert row["id"] == summary.id and row["score"] == summary.score and row["band"] == summary.band
         for step in CSV_COLUMNS[6:-1]:

@@ -62,8 +62,8 @@ __all__ = [
 ]
 
 # Answers per partition, one task each. Dask's documentation puts a task's overhead at 200 us to 1 ms;
-# 200 example-length answers take one core about 4.5 s with backend none or static and 70 s with the
-# default model (bench/cluster.py, docs/benchmarks.md "Cluster"): scheduling stays far below 0.1% of
+# 200 example-length answers take a worker about 5 s of CPU with backend none or static and 70 s with
+# the default model (bench/cluster.py, docs/benchmarks.md "Cluster"): scheduling stays far below 0.1% of
 # the work, a worker that dies loses at most one partition's work, and results come back a few hundred
 # at a time. Chosen by this reasoning, not tuned by measurement.
 PARTITION_SIZE = 200
@@ -362,7 +362,7 @@ def grade_dataset(
     import dask.dataframe
 
     if isinstance(records, dask.dataframe.DataFrame):
-        return records.map_partitions(_grade_frame, default, config.model_dump_json(), meta=_summary_frame([], []))
+        return records.map_partitions(_grade_frame, default, config.model_dump_json(), meta=_SUMMARY_DTYPES)
     if isinstance(records, dask.bag.Bag):
         numbers = dask.bag.from_sequence(range(records.npartitions), npartitions=records.npartitions)
         return records.map_partitions(_grade_bag, numbers, default, config.model_dump_json())
@@ -453,13 +453,16 @@ def _summary_columns(summary: BatchSummary) -> dict[str, str | float | None]:
             **{s: summary.steps.get(s) for s in STEP_IDS}, "error": summary.error}
 
 
+# The DataFrame's columns: CSV_COLUMNS, numbers as floats (NaN where the CSV cell is empty), text as strings.
+_SUMMARY_DTYPES = {c: "float64" if c in {"score", "calibrated_score", *STEP_IDS} else "string" for c in CSV_COLUMNS}
+
+
 def _summary_frame(summaries: Sequence[BatchSummary], index: Any) -> pd.DataFrame:
     import pandas as pd
 
-    numbers = {"score", "calibrated_score", *STEP_IDS}
-    columns = {c: pd.Series([_summary_columns(s)[c] for s in summaries], index=index,
-                            dtype="float64" if c in numbers else "object") for c in CSV_COLUMNS}
-    return pd.DataFrame(columns, index=index)
+    rows = [_summary_columns(s) for s in summaries]
+    return pd.DataFrame({c: pd.Series([row[c] for row in rows], index=index, dtype=dtype)
+                         for c, dtype in _SUMMARY_DTYPES.items()}, index=index)
 
 
 def _present(value: object) -> bool:
