@@ -15,7 +15,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -37,6 +37,7 @@ __all__ = [
     "CSV_COLUMNS",
     "ANSWER_SUFFIXES",
     "record_from_mapping",
+    "identify_records",
     "read_inputs",
     "count_records",
     "ResultWriter",
@@ -219,6 +220,25 @@ def record_from_mapping(data: object, where: str) -> BatchRecord | InputFailure:
         usable = isinstance(given, (str, int)) and not isinstance(given, bool) and str(given).strip()
         return InputFailure(id=str(given) if usable else where, source=where, error=_one_line(exc))
     return record.model_copy(update={"id": record.id or where, "source": where})
+
+
+def identify_records(
+    records: Iterable[BatchRecord | InputFailure | Mapping[str, Any]],
+) -> Iterator[BatchRecord | InputFailure | BatchResult]:
+    """Each record with its final id and source (``#N``, its position, when it has neither), in order;
+    a record whose id an earlier one holds is the failed result that says so."""
+    first_seen: dict[str, str] = {}
+    for number, item in enumerate(records, 1):
+        record = item if isinstance(item, (BatchRecord, InputFailure)) else record_from_mapping(item, f"#{number}")
+        source = record.source or f"#{number}"
+        record_id = record.id or source
+        if record_id in first_seen:
+            yield BatchResult(id=record_id, source=source,
+                              error=f"duplicate id {record_id!r} (first at {first_seen[record_id]})")
+            continue
+        first_seen[record_id] = source
+        yield record if (record.id, record.source) == (record_id, source) else record.model_copy(
+            update={"id": record_id, "source": source})
 
 
 @dataclass(frozen=True, slots=True)

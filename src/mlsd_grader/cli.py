@@ -7,6 +7,7 @@ import json
 import os
 import sys
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,12 +20,15 @@ from .config import Backend, GraderConfig
 from .errors import AnswerReadError, MLSDGraderError, OutputWriteError, RubricValidationError
 from .calibration import fit_calibration
 from .evaluation import evaluate_scores, grade_labelled, human_scale, read_labelled
-from .batch import OUTPUT_FORMATS, BatchSummary, OutputFormat, ResultWriter, count_records, open_results, read_inputs
+from .batch import (
+    OUTPUT_FORMATS, BatchResult, BatchSummary, OutputFormat, ResultWriter, count_records, open_results, read_inputs,
+)
+from . import distributed
 from .grader import Grader, decode_answer, internal_error, package_version
 from .html_report import ReportDirectory, render_html
 from .report import render, report_json_schema
 from .lint import lint_rubric
-from .rubric import bundled_rubric_ids, list_rubrics, load_rubric, rubric_json_schema
+from .rubric import Rubric, bundled_rubric_ids, list_rubrics, load_rubric, rubric_json_schema
 from .service import ServiceSettings, load_api_keys
 
 __all__ = ["main", "cli"]
@@ -243,13 +247,45 @@ class _NoProgress:
 
 @contextmanager
 def _progress(length: int, done: int, quiet: bool) -> Iterator[_Progress]:
-    """A progress bar on stderr, only on a terminal and without --quiet; ``done`` were graded before."""
+    """A progress bar on stderr (records done, rate, ETA), only on a terminal and without --quiet;
+    ``done`` were graded before."""
     if quiet or not sys.stderr.isatty():
         yield _NoProgress()
         return
-    with click.progressbar(length=length, label="grading", file=sys.stderr, show_pos=True) as bar:
-        bar.update(min(done, length))
+    start = time.monotonic()
+    before = min(done, length)
+    shown: list[Any] = []  # the bar, once made (click asks for the rate while making it)
+
+    def rate(_: object) -> str:
+        elapsed, now = time.monotonic() - start, shown[0].pos if shown else before
+        return f"{(now - before) / elapsed:.1f}/s" if elapsed > 0 and now > before else ""
+
+    with click.progressbar(length=length, label="grading", file=sys.stderr, show_pos=True,
+                           item_show_func=rate) as bar:
+        shown.append(bar)
+        bar.update(before)
         yield bar
+
+
+@contextmanager
+def _results(grader: Grader, inputs: tuple[str, ...], default: Rubric | None, skip: set[str],
+             cluster: str | None, output: str | None, force: bool, partition_size: int,
+             quiet: bool) -> Iterator[Iterator[BatchResult]]:
+    """The batch's results in input order: graded here, or on a Dask cluster (dask imported only then)."""
+    if cluster is None:
+        yield grader.grade_many(read_inputs(inputs), default, skip=skip)
+        return
+    with distributed.connect(cluster) as client:
+        if not quiet and client.dashboard_link:
+            click.echo(f"Dask dashboard: {client.dashboard_link}", err=True)
+        parts = None if output is None or output == "-" else distributed.parts_dir_for(output)
+        counts = distributed.PartitionCounts()
+        yield distributed.grade_dataset(read_inputs(inputs), default, client=client, config=grader.config,
+                                        skip=skip, parts=parts, force=force, partition_size=partition_size,
+                                        counts=counts)
+        if not quiet:
+            restored = f", {len(counts.restored)} taken from {parts}" if counts.restored else ""
+            click.echo(f"partitions: {len(counts.graded)} graded on the cluster{restored}", err=True)
 
 
 @cli.command()
@@ -262,12 +298,17 @@ def _progress(length: int, done: int, quiet: bool) -> Iterator[_Progress]:
               help="Also write an HTML page per answer, and index.html, into this directory.")
 @click.option("--force", is_flag=True, help="Grade every record again, starting OUTPUT afresh.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary on stderr.")
+@click.option("--cluster", default=None,
+              help="Grade on Dask: local[:N] starts N worker processes (default: one per core), "
+                   "tcp://HOST:PORT uses a running scheduler. Needs the [dask] extra.")
+@click.option("--partition-size", type=click.IntRange(min=1), default=distributed.PARTITION_SIZE, show_default=True,
+              help="Records per task with --cluster.")
 @grading_options
 @calibration_option
 @handle_errors
 def batch(inputs: tuple[str, ...], rubric: str | None, output: str | None, fmt: OutputFormat, report_dir: str | None,
-          force: bool, quiet: bool, config_file: str | None, model: str | None, backend: str | None,
-          calibration: str | None) -> None:
+          force: bool, quiet: bool, cluster: str | None, partition_size: int, config_file: str | None,
+          model: str | None, backend: str | None, calibration: str | None) -> None:
     """Grade many answers. INPUTS are answer files, directories (every .md and .txt inside), globs, or
     JSONL/CSV files of records. One JSONL line or CSV row per record; exit 1 if any record failed."""
     config = _config(config_file, model, backend, calibration=calibration)
@@ -280,8 +321,10 @@ def batch(inputs: tuple[str, ...], rubric: str | None, output: str | None, fmt: 
     else:
         writer, done = open_results(output, fmt, force=force)
     summaries = list(done)
-    with writer, _progress(count_records(inputs), len(done), quiet) as bar:
-        for result in grader.grade_many(read_inputs(inputs), default, skip={s.id for s in done}):
+    skip = {s.id for s in done}
+    with (writer, _results(grader, inputs, default, skip, cluster, output, force, partition_size, quiet) as results,
+          _progress(count_records(inputs), len(done), quiet) as bar):
+        for result in results:
             writer.write(result)
             if pages is not None:
                 pages.write(result)

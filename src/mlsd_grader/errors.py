@@ -10,6 +10,7 @@ __all__ = [
     "ConfigError",
     "ModelLoadError",
     "OutputWriteError",
+    "ClusterError",
 ]
 
 
@@ -52,3 +53,7 @@ class ModelLoadError(MLSDGraderError):
 
 class OutputWriteError(MLSDGraderError):
     """A report could not be written where it was asked to go."""
+
+
+class ClusterError(MLSDGraderError):
+    """A Dask cluster could not be started or reached, or could not grade a partition."""

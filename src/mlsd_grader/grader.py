@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from .batch import BatchRecord, BatchResult, InputFailure, record_from_mapping
+from .batch import BatchRecord, BatchResult, InputFailure, identify_records
 from .cache import VectorCache
 from .calibration import load_calibration
 from .config import DEFAULT_MODEL, GraderConfig
@@ -272,38 +272,35 @@ class Grader:
         rubric: str | Path | Rubric | None = None,
         *,
         skip: Collection[str] = (),
+        rubrics: Mapping[str, Rubric] | None = None,
     ) -> Iterator[BatchResult]:
         """Grade many records, yielding one result per record in input order.
 
         ``rubric`` serves records that name none (a record's ``rubric``, else its ``question`` and
         ``reference_answer``, comes first). A record that cannot be graded (unreadable, unknown rubric,
         an id seen before) gives a result with ``error`` and the rest go on. Ids in ``skip`` (graded by
-        an earlier run) are left out but still count as seen. Answers are analysed ANSWERS_PER_CHUNK at
-        a time with one encoder call, and score as ``grade`` scores them one by one.
+        an earlier run) are left out but still count as seen. ``rubrics`` holds rubrics already loaded,
+        by the id or path records name them with, so that a rubric file need not exist where grading
+        runs. Answers are analysed ANSWERS_PER_CHUNK at a time with one encoder call, and score as
+        ``grade`` scores them one by one.
         """
         default = None if rubric is None else rubric if isinstance(rubric, Rubric) else load_rubric(rubric)
-        return self._grade_stream(records, default, frozenset(skip))
+        return self._grade_stream(records, default, frozenset(skip), dict(rubrics or {}))
 
     def _grade_stream(
         self, records: Iterable[BatchRecord | InputFailure | Mapping[str, Any]], default: Rubric | None,
-        skip: frozenset[str],
+        skip: frozenset[str], loaded: dict[str, Rubric],
     ) -> Iterator[BatchResult]:
-        rubrics: dict[tuple[str | None, ...], Rubric | str] = {}
-        first_seen: dict[str, str] = {}
+        rubrics: dict[tuple[str | None, ...], Rubric | str] = {(ref,): rub for ref, rub in loaded.items()}
         chunk: list[BatchResult | _Job] = []
         jobs = 0
-        for number, item in enumerate(records, 1):
-            record = item if isinstance(item, (BatchRecord, InputFailure)) else record_from_mapping(item, f"#{number}")
-            source = record.source or f"#{number}"
-            record_id = record.id or source
-            if record_id in first_seen:
-                error = f"duplicate id {record_id!r} (first at {first_seen[record_id]})"
-                chunk.append(BatchResult(id=record_id, source=source, error=error))
+        for record in identify_records(records):
+            if isinstance(record, BatchResult):  # a duplicate id
+                chunk.append(record)
                 continue
-            first_seen[record_id] = source
-            if record_id in skip:
+            if record.id in skip:
                 continue
-            chunk.append(self._job(record, record_id, source, default, rubrics))
+            chunk.append(self._job(record, default, rubrics))
             jobs += isinstance(chunk[-1], _Job)
             if jobs >= ANSWERS_PER_CHUNK:
                 yield from self._finish_chunk(chunk)
@@ -311,10 +308,11 @@ class Grader:
         yield from self._finish_chunk(chunk)
 
     def _job(
-        self, record: BatchRecord | InputFailure, record_id: str, source: str, default: Rubric | None,
+        self, record: BatchRecord | InputFailure, default: Rubric | None,
         rubrics: dict[tuple[str | None, ...], Rubric | str],
     ) -> BatchResult | _Job:
-        """What grading the record needs (its rubric and text), or its failure."""
+        """What grading the record (its id and source set) needs, its rubric and text, or its failure."""
+        record_id, source = str(record.id), str(record.source)
         if isinstance(record, InputFailure):
             return BatchResult(id=record_id, source=source, error=record.error)
         key = (record.rubric,) if record.rubric else (None, record.question, record.reference_answer)
