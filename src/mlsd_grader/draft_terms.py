@@ -1,0 +1,305 @@
+"""Terms of model answers for drafted rubrics: candidate terms, the concepts chosen for a criterion, and
+their aliases (abbreviations an answer defines, spellings that differ between answers)."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+from .keywords import SectionText
+from .reference import RARITY_CEILING
+from .text import normalize_phrase, split_sentences
+
+__all__ = [
+    "MAX_CONCEPTS_PER_CRITERION",
+    "MAX_CONCEPT_ZIPF",
+    "MAX_TERM_WORDS",
+    "VARIANT_WORD_SIMILARITY",
+    "ConceptOrigin",
+    "ConceptRegistry",
+    "SourceSentence",
+    "Terms",
+    "clean_sentence",
+]
+
+# A term is "rare in English" at or below this Zipf frequency (wordfreq; 3 is once per million words).
+# The 95th percentile of the bundled rubrics' concept names: 4.64 for one-word names, 4.74 for longer
+# ones; 4.7 keeps "feature store" (4.61) and "embedding" (3.0) and drops "users" (4.8), "features" (4.94).
+MAX_CONCEPT_ZIPF = 4.7
+# Concepts kept per criterion: the bundled criteria have 4 to 8 (median 5); 6 leaves room for one more
+# without turning a criterion into a keyword list.
+MAX_CONCEPTS_PER_CRITERION = 6
+# Two spellings are one term when every differing word matches at this rapidfuzz ratio: catalog and
+# catalogue (87.5), normalized and normalised (90), modelling and modeling (94), but not online and
+# offline (77) or precision and recall.
+VARIANT_WORD_SIMILARITY = 85.0
+# Longest term considered, in words: 98% of the bundled concept names have at most three.
+MAX_TERM_WORDS = 3
+_LIST_MARK = re.compile(r"^[\s>*+\-#|]*(?:\d{1,3}[.)]\s+)?")
+_EMPHASIS = re.compile(r"\*\*|__|`")
+_BLANKS = re.compile(r"\s+")
+_UNIT = re.compile(r"[^\W_]+(?:[\-/][^\W_]+)*")
+_LETTER_FIRST = re.compile(r"^[^\W\d_]")
+# "long form (ABBR)" and "ABBR (long form)"
+_ABBR_AFTER = re.compile(r"((?:[^\W_]+[ \t\-]+){0,6}[^\W_]+)[ \t]*\(([A-Za-z][A-Za-z0-9&]{1,7})\)")
+_ABBR_BEFORE = re.compile(r"\b([A-Za-z][A-Za-z0-9&]{1,7})[ \t]*\(((?:[^\W_]+[ \t\-]+){1,6}[^\W_]+)\)")
+
+
+@dataclass(frozen=True, slots=True)
+class SourceSentence:
+    """A sentence of a model answer as a criterion's model answer quotes it."""
+
+    answer: int  # 0-based index of the model answer
+    line: int  # 1-based line of the answer where it starts
+    step: str
+    text: str  # without list markers and emphasis, ending in a full stop
+    words: int
+
+
+@dataclass(frozen=True, slots=True)
+class ConceptOrigin:
+    """Why a concept was chosen: its occurrences in the criterion's sentences, in how many answers, its
+    Zipf frequency, and each alias with where it came from."""
+
+    name: str
+    count: int
+    answers: int
+    zipf: float
+    aliases: tuple[tuple[str, str], ...]  # (alias, why)
+    rare: bool  # False: no rare term in the criterion, the rarest was taken
+
+def clean_sentence(raw: str) -> str:
+    """A sentence without list markers, emphasis and line breaks, ending in a full stop."""
+    text = _BLANKS.sub(" ", _EMPHASIS.sub("", _LIST_MARK.sub("", raw))).strip().rstrip(":;,")
+    return text if not text or text[-1] in ".!?" else text + "."
+
+
+# ---------------------------------------------------------------- concepts
+
+
+@dataclass
+class _Candidate:
+    key: tuple[str, ...]
+    surfaces: Counter[str]
+    count: int = 0
+
+
+class Terms:
+    """Candidate terms (one to three words) of the answers, the question's stems, and the abbreviations
+    and spelling variants found across the answers."""
+
+    def __init__(self, texts: Sequence[str], question: str) -> None:
+        from wordfreq import zipf_frequency
+
+        self._zipf = zipf_frequency
+        self.question_stems = set(normalize_phrase(question))
+        self.answers_with: dict[tuple[str, ...], set[int]] = defaultdict(set)
+        self.surfaces: dict[tuple[str, ...], Counter[str]] = defaultdict(Counter)
+        for index, text in enumerate(texts):
+            for sentence in split_sentences(text):
+                for key, surface in self.candidates(clean_sentence(text[sentence.start : sentence.end])):
+                    self.answers_with[key].add(index)
+                    self.surfaces[key][surface] += 1
+        self.abbreviations = _abbreviations(texts)
+
+    def zipf(self, surface: str) -> float:
+        return float(self._zipf(surface, "en"))
+
+    def candidates(self, sentence: str) -> list[tuple[tuple[str, ...], str]]:
+        """(stem key, lower-case surface) of every one- to three-word term of a cleaned sentence."""
+        units = list(_UNIT.finditer(sentence))
+        out = []
+        for i, first in enumerate(units):
+            if not self._edge(first.group()):
+                continue
+            for j in range(i, min(i + MAX_TERM_WORDS, len(units))):
+                if j > i and sentence[units[j - 1].end() : units[j].start()].strip():
+                    break  # punctuation between: not one term
+                if not self._edge(units[j].group()):
+                    break
+                surface = sentence[first.start() : units[j].end()].casefold()
+                key = normalize_phrase(surface)
+                if key and not set(key) <= self.question_stems:
+                    out.append((key, surface))
+        return out
+
+    @staticmethod
+    def _edge(unit: str) -> bool:
+        """Whether a word may be part of a term: not a stop word or a single letter, and starting with a
+        letter (not "200ms")."""
+        low = unit.casefold()
+        return len(low) > 1 and low not in ENGLISH_STOP_WORDS and _LETTER_FIRST.match(low) is not None
+
+    def choose(self, group: Sequence[SourceSentence], registry: ConceptRegistry, step: str) -> list[ConceptOrigin]:
+        """The criterion's concepts: its rare terms ranked by rarity times occurrences, without terms
+        inside a chosen one, registered (with aliases) in ``registry``."""
+        found: dict[tuple[str, ...], _Candidate] = {}
+        for sentence in group:
+            for key, surface in self.candidates(sentence.text):
+                cand = found.setdefault(key, _Candidate(key, Counter()))
+                cand.surfaces[surface] += 1
+                cand.count += 1
+        model_answer = " ".join(s.text for s in group)
+        evidence = SectionText(model_answer, [(0, len(model_answer))])
+
+        def ranked(pool: list[_Candidate]) -> list[tuple[float, _Candidate, str, float]]:
+            out = []
+            for cand in pool:
+                surface = _most_common(cand.surfaces)
+                zipf = self.zipf(surface)
+                score = (RARITY_CEILING - zipf) * cand.count * len(self.answers_with[cand.key])
+                out.append((score, cand, surface, zipf))
+            out.sort(key=lambda t: (-t[0], t[2]))
+            return out
+
+        pool = list(found.values())
+        rare = [(s, c, n, z) for s, c, n, z in ranked(pool) if z <= MAX_CONCEPT_ZIPF and self._a_term(c.key, n)]
+        chosen: list[ConceptOrigin] = []
+        taken: list[tuple[str, ...]] = []
+        for is_rare, ranking in ((True, rare), (False, ranked(pool))):
+            for _, cand, surface, zipf in ranking:
+                if len(chosen) >= MAX_CONCEPTS_PER_CRITERION:
+                    break
+                if any(_inside(cand.key, k) or _inside(k, cand.key) for k in taken):
+                    continue
+                if not evidence.positive_evidence([surface]):
+                    continue  # said only in a negated clause: the model answer would not count it
+                aliases = self._aliases(cand.key, surface)
+                concept = registry.register(surface, [a for a, _ in aliases], step)
+                if concept is None or any(normalize_phrase(p) in taken for p in concept):
+                    continue
+                taken += [normalize_phrase(p) for p in concept]
+                kept = tuple((a, why) for a, why in aliases if a in concept[1:])
+                chosen.append(ConceptOrigin(concept[0], cand.count, len(self.answers_with[cand.key]),
+                                            round(zipf, 2), kept, is_rare))
+            if chosen:
+                break  # the rarest term is taken only when no term is rare
+            if not is_rare:
+                break
+        return chosen
+
+    def _a_term(self, key: tuple[str, ...], surface: str) -> bool:
+        """Whether words in a row make a term: said twice in the answers, or each word rare itself
+        (a word run said once, such as "final re-ranking applies", is not)."""
+        if len(key) == 1 or sum(self.surfaces[key].values()) >= 2:
+            return True
+        return all(self.zipf(word) <= MAX_CONCEPT_ZIPF for word in surface.split())
+
+    def _aliases(self, key: tuple[str, ...], surface: str) -> list[tuple[str, str]]:
+        out: list[tuple[str, str]] = []
+        for other, where in self.abbreviations.get(key, []):
+            out.append((other, f"defined as {where}"))
+        from rapidfuzz import fuzz
+
+        mine = self.answers_with[key]
+        for other_key, answers in sorted(self.answers_with.items()):
+            if other_key == key or len(other_key) != len(key) or not (answers - mine):
+                continue
+            other = _most_common(self.surfaces[other_key])
+            a_words, b_words = surface.split(), other.split()
+            if len(a_words) != len(b_words) or a_words == b_words:
+                continue
+            if all(a == b or (min(len(a), len(b)) >= 5 and fuzz.ratio(a, b) >= VARIANT_WORD_SIMILARITY)
+                   for a, b in zip(a_words, b_words)):
+                which = ", ".join(str(i + 1) for i in sorted(answers - mine))
+                out.append((other, f"spelt so in answer {which}"))
+        return out
+
+
+def _most_common(counter: Counter[str]) -> str:
+    return min(counter.items(), key=lambda kv: (-kv[1], kv[0]))[0]
+
+
+def _inside(small: tuple[str, ...], big: tuple[str, ...]) -> bool:
+    n = len(small)
+    return n <= len(big) and any(big[i : i + n] == small for i in range(len(big) - n + 1))
+
+
+def _abbreviations(texts: Sequence[str]) -> dict[tuple[str, ...], list[tuple[str, str]]]:
+    """Both forms of every abbreviation an answer defines, keyed by the stems of each form: the long form
+    is the last words of the text before the brackets whose initials spell the abbreviation."""
+    out: dict[tuple[str, ...], list[tuple[str, str]]] = defaultdict(list)
+    for index, text in enumerate(texts):
+        pairs = [(m.group(1), m.group(2)) for m in _ABBR_AFTER.finditer(text)]
+        pairs += [(m.group(2), m.group(1)) for m in _ABBR_BEFORE.finditer(text)]
+        for before, abbr in pairs:
+            long_form = _long_form(before, abbr)
+            if long_form is None:
+                continue
+            short, full = abbr.casefold(), long_form.casefold()
+            where = f"{full} ({short}) in answer {index + 1}"
+            for key, other in ((normalize_phrase(full), short), (normalize_phrase(short), full)):
+                if key and all(o != other for o, _ in out[key]):
+                    out[key].append((other, where))
+    return out
+
+
+def _long_form(before: str, abbr: str) -> str | None:
+    letters = [c for c in abbr.casefold() if c.isalpha()]
+    words = re.split(r"[ \t]+", before.strip())
+    for n in range(len(letters), 0, -1):  # the fewest words whose parts' initials spell the letters
+        tail_words = words[-n:]
+        parts = [p for w in tail_words for p in w.split("-") if p]
+        if [p[0].casefold() for p in parts] == letters and tail_words[0].casefold() not in ENGLISH_STOP_WORDS:
+            return " ".join(tail_words)
+    return None
+
+
+class ConceptRegistry:
+    """Which concept owns each phrase key across the whole draft, so that no phrase belongs to two
+    concepts (a lint warning), and the steps each concept is in (``shared`` when more than one)."""
+
+    def __init__(self) -> None:
+        self.owner: dict[tuple[str, ...], str] = {}
+        self.concepts: dict[str, dict[str, Any]] = {}
+
+    def claim(self, concept: dict[str, Any], step: str) -> None:
+        """Record an existing concept (a generic criterion's) as it is."""
+        del step
+        self.concepts.setdefault(concept["name"], concept)
+        for phrase in (concept["name"], *concept.get("aliases", [])):
+            self.owner.setdefault(normalize_phrase(phrase), concept["name"])
+
+    def register(self, name: str, aliases: list[str], step: str) -> tuple[str, ...] | None:
+        """The phrases (name first) of the concept that ``name`` becomes: a known concept owning the name,
+        or a new one with the aliases no other concept owns; None if the name has no words."""
+        del step
+        key = normalize_phrase(name)
+        if not key:
+            return None
+        if key in self.owner:
+            existing = self.concepts[self.owner[key]]
+            return (existing["name"], *existing.get("aliases", []))
+        kept: list[str] = []
+        seen = {key}
+        for alias in aliases:
+            akey = normalize_phrase(alias)
+            if akey and akey not in seen and akey not in self.owner:
+                kept.append(alias)
+                seen.add(akey)
+        concept: dict[str, Any] = {"name": name, "aliases": kept}
+        self.concepts[name] = concept
+        for k in seen:
+            self.owner[k] = name
+        return (name, *kept)
+
+    def concept(self, name: str) -> dict[str, Any]:
+        return dict(self.concepts[name])
+
+    def mark_shared(self, steps: list[dict[str, Any]]) -> None:
+        """Set ``shared`` on every concept that is in more than one step."""
+        where: dict[str, set[str]] = defaultdict(set)
+        for step in steps:
+            for crit in step["criteria"]:
+                for concept in crit["concepts"]:
+                    where[concept["name"]].add(step["id"])
+        for step in steps:
+            for crit in step["criteria"]:
+                crit["concepts"] = [
+                    {**c, "shared": True} if len(where[c["name"]]) > 1 else c for c in crit["concepts"]
+                ]
