@@ -128,7 +128,9 @@ def draft_rubric(
             for crit in step.criteria:
                 for concept in crit.concepts:
                     registry.claim(concept.model_dump(mode="json"), step.id)
-    terms = Terms(texts, question)
+    background = [p for s in generic.steps for c in s.criteria for k in c.concepts for p in k.phrases]
+    background += [c.model_answer for s in generic.steps for c in s.criteria]
+    terms = Terms(texts, question, background=background)
     encode = _Encoder(grader)
     steps: list[dict[str, Any]] = []
     origins: list[CriterionOrigin] = []
@@ -145,7 +147,7 @@ def draft_rubric(
         step_words = sum(s.words for s in by_step[step_id])
         crits = []
         for group in groups:
-            chosen = terms.choose(group, registry, step_id)
+            chosen = terms.choose(group, registry, step_id, encode)
             crit_id = _unique(f"{step_id}_{_slug(chosen[0].name) if chosen else 'part'}", used_ids)
             share = sum(s.words for s in group) / step_words
             crits.append({
@@ -200,15 +202,27 @@ def _step_sentences(texts: Sequence[str], grader: Grader) -> dict[str, list[Sour
         if not text.strip():
             continue
         sections = [s for s in grader.segment(text) if s.step is not None]
+        code = _code_lines(text)
         for span in body_sentences(text, find_headings(text)):
             step = next((s.step for s in sections if s.start <= span.start < s.end), None)
             cleaned = clean_sentence(text[span.start : span.end])
             words = len(cleaned.split())
-            if step is None or words < MIN_SENTENCE_WORDS:
-                continue
             line = text.count("\n", 0, span.start) + 1
+            if step is None or words < MIN_SENTENCE_WORDS or line in code:
+                continue
             out[step].append(SourceSentence(index, line, step, cleaned, words))
     return out
+
+
+def _code_lines(text: str) -> set[int]:
+    """1-based numbers of the lines inside markdown code blocks (code is not what a candidate says)."""
+    from markdown_it import MarkdownIt
+
+    lines: set[int] = set()
+    for token in MarkdownIt("commonmark").parse(text):
+        if token.type in ("fence", "code_block") and token.map is not None:
+            lines.update(range(token.map[0] + 1, token.map[1] + 1))
+    return lines
 
 
 # ---------------------------------------------------------------- grouping into criteria

@@ -3,12 +3,14 @@ their aliases (abbreviations an answer defines, spellings that differ between an
 
 from __future__ import annotations
 
+import math
 import re
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 from .keywords import SectionText
@@ -16,6 +18,7 @@ from .reference import RARITY_CEILING
 from .text import normalize_phrase, split_sentences
 
 __all__ = [
+    "BACKGROUND_TERM_FACTOR",
     "MAX_CONCEPTS_PER_CRITERION",
     "MAX_CONCEPT_ZIPF",
     "MAX_TERM_WORDS",
@@ -38,6 +41,10 @@ MAX_CONCEPTS_PER_CRITERION = 6
 # catalogue (87.5), normalized and normalised (90), modelling and modeling (94), but not online and
 # offline (77) or precision and recall.
 VARIANT_WORD_SIMILARITY = 85.0
+# A term the generic rubric already uses (in a concept or a model answer) is ML design vocabulary, not
+# what carries this question: its score is multiplied by this. Chosen on the dev real answers
+# (bench/draft_rubrics.py, docs/benchmarks.md).
+BACKGROUND_TERM_FACTOR = 0.25
 # Longest term considered, in words: 98% of the bundled concept names have at most three.
 MAX_TERM_WORDS = 3
 _LIST_MARK = re.compile(r"^[\s>*+\-#|]*(?:\d{1,3}[.)]\s+)?")
@@ -93,11 +100,13 @@ class Terms:
     """Candidate terms (one to three words) of the answers, the question's stems, and the abbreviations
     and spelling variants found across the answers."""
 
-    def __init__(self, texts: Sequence[str], question: str) -> None:
+    def __init__(self, texts: Sequence[str], question: str, *, background: Sequence[str] = ()) -> None:
         from wordfreq import zipf_frequency
 
         self._zipf = zipf_frequency
         self.question_stems = set(normalize_phrase(question))
+        # terms of any ML design answer (the generic rubric's), which say little about this question
+        self.background = {key for text in background for key, _ in self.candidates(clean_sentence(text))}
         self.answers_with: dict[tuple[str, ...], set[int]] = defaultdict(set)
         self.surfaces: dict[tuple[str, ...], Counter[str]] = defaultdict(Counter)
         for index, text in enumerate(texts):
@@ -130,14 +139,19 @@ class Terms:
 
     @staticmethod
     def _edge(unit: str) -> bool:
-        """Whether a word may be part of a term: not a stop word or a single letter, and starting with a
-        letter (not "200ms")."""
+        """Whether a word may be part of a term: not a stop word or a single letter, starting with a letter
+        (not "200ms"), and in ASCII (wordfreq's English frequencies say nothing of other scripts)."""
         low = unit.casefold()
-        return len(low) > 1 and low not in ENGLISH_STOP_WORDS and _LETTER_FIRST.match(low) is not None
+        return (len(low) > 1 and low.isascii() and low not in ENGLISH_STOP_WORDS
+                and _LETTER_FIRST.match(low) is not None)
 
-    def choose(self, group: Sequence[SourceSentence], registry: ConceptRegistry, step: str) -> list[ConceptOrigin]:
-        """The criterion's concepts: its rare terms ranked by rarity times occurrences, without terms
-        inside a chosen one, registered (with aliases) in ``registry``."""
+    def choose(
+        self, group: Sequence[SourceSentence], registry: ConceptRegistry, step: str,
+        encode: Callable[[list[str]], np.ndarray],
+    ) -> list[ConceptOrigin]:
+        """The criterion's concepts, registered (with aliases) in ``registry``: its rare terms, ranked by
+        how close each is to the group's sentences (cosine with their centroid, as KeyBERT ranks
+        keywords), times its rarity and the log of its occurrences; no term inside a chosen one."""
         found: dict[tuple[str, ...], _Candidate] = {}
         for sentence in group:
             for key, surface in self.candidates(sentence.text):
@@ -146,42 +160,47 @@ class Terms:
                 cand.count += 1
         model_answer = " ".join(s.text for s in group)
         evidence = SectionText(model_answer, [(0, len(model_answer))])
-
-        def ranked(pool: list[_Candidate]) -> list[tuple[float, _Candidate, str, float]]:
-            out = []
-            for cand in pool:
-                surface = _most_common(cand.surfaces)
-                zipf = self.zipf(surface)
-                score = (RARITY_CEILING - zipf) * cand.count * len(self.answers_with[cand.key])
-                out.append((score, cand, surface, zipf))
-            out.sort(key=lambda t: (-t[0], t[2]))
-            return out
-
-        pool = list(found.values())
-        rare = [(s, c, n, z) for s, c, n, z in ranked(pool) if z <= MAX_CONCEPT_ZIPF and self._a_term(c.key, n)]
+        pool = [(cand, _most_common(cand.surfaces)) for cand in found.values()]
+        rare = [(c, n) for c, n in pool if self.zipf(n) <= MAX_CONCEPT_ZIPF and self._a_term(c.key, n)]
+        ranking = self._ranked(rare or pool, group, encode)
         chosen: list[ConceptOrigin] = []
         taken: list[tuple[str, ...]] = []
-        for is_rare, ranking in ((True, rare), (False, ranked(pool))):
-            for _, cand, surface, zipf in ranking:
-                if len(chosen) >= MAX_CONCEPTS_PER_CRITERION:
-                    break
-                if any(_inside(cand.key, k) or _inside(k, cand.key) for k in taken):
-                    continue
-                if not evidence.positive_evidence([surface]):
-                    continue  # said only in a negated clause: the model answer would not count it
-                aliases = self._aliases(cand.key, surface)
-                concept = registry.register(surface, [a for a, _ in aliases], step)
-                if concept is None or any(normalize_phrase(p) in taken for p in concept):
-                    continue
-                taken += [normalize_phrase(p) for p in concept]
-                kept = tuple((a, why) for a, why in aliases if a in concept[1:])
-                chosen.append(ConceptOrigin(concept[0], cand.count, len(self.answers_with[cand.key]),
-                                            round(zipf, 2), kept, is_rare))
-            if chosen:
-                break  # the rarest term is taken only when no term is rare
-            if not is_rare:
-                break
+        for cand, surface, zipf in ranking:
+            if len(chosen) >= MAX_CONCEPTS_PER_CRITERION or (chosen and not rare):
+                break  # without a rare term, only the best of the others is taken
+            if any(_inside(cand.key, k) or _inside(k, cand.key) for k in taken):
+                continue
+            if not evidence.positive_evidence([surface]):
+                continue  # said only in a negated clause: the model answer would not count it
+            aliases = self._aliases(cand.key, surface)
+            concept = registry.register(surface, [a for a, _ in aliases], step)
+            if concept is None or any(normalize_phrase(p) in taken for p in concept):
+                continue
+            taken += [normalize_phrase(p) for p in concept]
+            kept = tuple((a, why) for a, why in aliases if a in concept[1:])
+            chosen.append(ConceptOrigin(concept[0], cand.count, len(self.answers_with[cand.key]),
+                                        round(zipf, 2), kept, bool(rare)))
         return chosen
+
+    def _ranked(
+        self, pool: list[tuple[_Candidate, str]], group: Sequence[SourceSentence],
+        encode: Callable[[list[str]], np.ndarray],
+    ) -> list[tuple[_Candidate, str, float]]:
+        if not pool:
+            return []
+        vectors = encode([s.text for s in group] + [surface for _, surface in pool])
+        centroid = vectors[: len(group)].mean(axis=0)
+        centroid /= max(float(np.linalg.norm(centroid)), 1e-12)
+        relevance = np.clip(vectors[len(group) :] @ centroid, 0.0, None)
+        scored = []
+        for (cand, surface), close in zip(pool, relevance):
+            zipf = self.zipf(surface)
+            score = float(close) * (RARITY_CEILING - zipf) * (1.0 + math.log(cand.count))
+            if cand.key in self.background:
+                score *= BACKGROUND_TERM_FACTOR
+            scored.append((score, cand, surface, zipf))
+        scored.sort(key=lambda t: (-round(t[0], 9), t[2]))
+        return [(cand, surface, zipf) for _, cand, surface, zipf in scored]
 
     def _a_term(self, key: tuple[str, ...], surface: str) -> bool:
         """Whether words in a row make a term: said twice in the answers, or each word rare itself
