@@ -198,6 +198,7 @@ def _description(names: list[str], group: Sequence[SourceSentence]) -> str:
 def _step_sentences(texts: Sequence[str], grader: Grader) -> dict[str, list[SourceSentence]]:
     """Each step's sentences, from every answer, in answer and text order (headings left out)."""
     out: dict[str, list[SourceSentence]] = defaultdict(list)
+    seen: set[str] = set()
     for index, text in enumerate(texts):
         if not text.strip():
             continue
@@ -208,8 +209,9 @@ def _step_sentences(texts: Sequence[str], grader: Grader) -> dict[str, list[Sour
             cleaned = clean_sentence(text[span.start : span.end])
             words = len(cleaned.split())
             line = text.count("\n", 0, span.start) + 1
-            if step is None or words < MIN_SENTENCE_WORDS or line in code:
-                continue
+            if step is None or words < MIN_SENTENCE_WORDS or line in code or cleaned in seen:
+                continue  # a sentence said before (in an earlier answer) is quoted once
+            seen.add(cleaned)
             out[step].append(SourceSentence(index, line, step, cleaned, words))
     return out
 

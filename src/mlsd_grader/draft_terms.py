@@ -3,6 +3,7 @@ their aliases (abbreviations an answer defines, spellings that differ between an
 
 from __future__ import annotations
 
+import bisect
 import math
 import re
 from collections import Counter, defaultdict
@@ -13,6 +14,7 @@ from typing import Any
 import numpy as np
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
+from .integrity import NATURAL_DENSITY
 from .keywords import SectionText
 from .reference import RARITY_CEILING
 from .text import normalize_phrase, split_sentences
@@ -20,6 +22,7 @@ from .text import normalize_phrase, split_sentences
 __all__ = [
     "BACKGROUND_TERM_FACTOR",
     "MAX_CONCEPTS_PER_CRITERION",
+    "MAX_CONCEPT_DENSITY",
     "MAX_CONCEPT_ZIPF",
     "MAX_TERM_WORDS",
     "VARIANT_WORD_SIMILARITY",
@@ -41,6 +44,11 @@ MAX_CONCEPTS_PER_CRITERION = 6
 # catalogue (87.5), normalized and normalised (90), modelling and modeling (94), but not online and
 # offline (77) or precision and recall.
 VARIANT_WORD_SIMILARITY = 85.0
+# Share of a criterion's model-answer words that its concepts' mentions may cover: half the keyword-stuffing
+# check's NATURAL_DENSITY (integrity.py), so that a source answer saying part of a model answer, where the
+# concepts sit more densely, is not taken for a list of the rubric's terms (at 6 concepts a criterion with
+# no limit, two-sentence answers lost up to half of a step to the stuffing factor).
+MAX_CONCEPT_DENSITY = NATURAL_DENSITY / 2
 # A term the generic rubric already uses (in a concept or a model answer) is ML design vocabulary, not
 # what carries this question: its score is multiplied by this. Chosen on the dev real answers
 # (bench/draft_rubrics.py, docs/benchmarks.md).
@@ -51,6 +59,7 @@ _LIST_MARK = re.compile(r"^[\s>*+\-#|]*(?:\d{1,3}[.)]\s+)?")
 _EMPHASIS = re.compile(r"\*\*|__|`")
 _BLANKS = re.compile(r"\s+")
 _UNIT = re.compile(r"[^\W_]+(?:[\-/][^\W_]+)*")
+_WORD = re.compile(r"[^\W_]+")
 _LETTER_FIRST = re.compile(r"^[^\W\d_]")
 # "long form (ABBR)" and "ABBR (long form)"
 _ABBR_AFTER = re.compile(r"((?:[^\W_]+[ \t\-]+){0,6}[^\W_]+)[ \t]*\(([A-Za-z][A-Za-z0-9&]{1,7})\)")
@@ -151,7 +160,8 @@ class Terms:
     ) -> list[ConceptOrigin]:
         """The criterion's concepts, registered (with aliases) in ``registry``: its rare terms, ranked by
         how close each is to the group's sentences (cosine with their centroid, as KeyBERT ranks
-        keywords), times its rarity and the log of its occurrences; no term inside a chosen one."""
+        keywords), times its rarity, the log of its occurrences and the number of answers that use it (what
+        the answers agree on); no term inside a chosen one."""
         found: dict[tuple[str, ...], _Candidate] = {}
         for sentence in group:
             for key, surface in self.candidates(sentence.text):
@@ -165,6 +175,12 @@ class Terms:
         ranking = self._ranked(rare or pool, group, encode)
         chosen: list[ConceptOrigin] = []
         taken: list[tuple[str, ...]] = []
+        word_starts = [m.start() for m in _WORD.finditer(model_answer)]
+        covered: set[int] = set()  # words of the model answer inside a mention of a chosen concept
+
+        def words_in(start: int, end: int) -> range:
+            return range(bisect.bisect_left(word_starts, start), bisect.bisect_left(word_starts, end))
+
         for cand, surface, zipf in ranking:
             if len(chosen) >= MAX_CONCEPTS_PER_CRITERION or (chosen and not rare):
                 break  # without a rare term, only the best of the others is taken
@@ -176,6 +192,10 @@ class Terms:
             concept = registry.register(surface, [a for a, _ in aliases], step)
             if concept is None or any(normalize_phrase(p) in taken for p in concept):
                 continue
+            spans = covered | {i for s, e in evidence.positive_spans(concept) for i in words_in(s, e)}
+            if chosen and len(spans) > MAX_CONCEPT_DENSITY * len(word_starts):
+                continue  # the model answer would read as stuffed with its own concepts
+            covered = spans
             taken += [normalize_phrase(p) for p in concept]
             kept = tuple((a, why) for a, why in aliases if a in concept[1:])
             chosen.append(ConceptOrigin(concept[0], cand.count, len(self.answers_with[cand.key]),
@@ -195,7 +215,8 @@ class Terms:
         scored = []
         for (cand, surface), close in zip(pool, relevance):
             zipf = self.zipf(surface)
-            score = float(close) * (RARITY_CEILING - zipf) * (1.0 + math.log(cand.count))
+            answers = len(self.answers_with[cand.key])
+            score = float(close) * (RARITY_CEILING - zipf) * (1.0 + math.log(cand.count)) * answers
             if cand.key in self.background:
                 score *= BACKGROUND_TERM_FACTOR
             scored.append((score, cand, surface, zipf))
