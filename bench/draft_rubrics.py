@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from labelled import real_answers  # noqa: E402
+from labelled import real_answers
 
 # The target: the same question's draft ranks first in at least this share of the cases.
 TARGET_SHARE = 0.9
@@ -43,6 +43,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"no real answers found under {args.mirrors}: nothing measured")
         return 0
 
+    import numpy as np
+
     from mlsd_grader import Grader, GraderConfig, load_rubric
     from mlsd_grader.draft import draft_rubric
 
@@ -59,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     multi = {q for q, group in by_question.items() if len(group) >= 2}
     print(f"{len(answers)} answers to {len(by_question)} questions drafted ({args.split}, {args.backend}); "
           f"{len(multi)} questions with two or more answers")
-    print(f"{'graded answer':<40} {'drafted from':<40} {'draft':>6} {'other A':>7} {'other B':>7} {'bank':>6}")
+    print(f"{'graded answer':<40} {'drafted from':<40} {'draft':>6} {'other A':>7} {'other B':>7} {'bank':>6}  best draft of another question (A)")
     rows = []
     for question in sorted(multi):
         for graded in by_question[question]:
@@ -67,14 +69,17 @@ def main(argv: list[str] | None = None) -> int:
                       if name != graded.name}
             bank = grader.grade(graded.text, question).score
             # A: the drafts of the questions measured here; B: the drafts of every answer to another question
-            other_a = max(s for n, s in scores.items() if question_of[n] != question and question_of[n] in multi)
+            pool_a = {n: s for n, s in scores.items() if question_of[n] != question and question_of[n] in multi}
+            best_a = max(pool_a, key=lambda n: (pool_a[n], n))
+            other_a = pool_a[best_a]
             other_b = max(s for n, s in scores.items() if question_of[n] != question)
+            same_author = best_a.split(":")[0] == graded.name.split(":")[0]
             for source in by_question[question]:
                 if source.name != graded.name:
                     own = scores[source.name]
-                    rows.append((own, other_a, other_b, bank))
+                    rows.append((own, other_a, other_b, bank, same_author))
                     print(f"{graded.name[:40]:<40} {source.name[:40]:<40} {own:>6.3f} {other_a:>7.3f} {other_b:>7.3f}"
-                          f" {bank:>6.3f}")
+                          f" {bank:>6.3f}  {best_a[:40]}")
     if not rows:
         print("no question has two answers: nothing measured")
         return 0
@@ -84,9 +89,13 @@ def main(argv: list[str] | None = None) -> int:
         margin = min(r[0] - r[column] for r in rows)
         print(f"same question's draft first, pool {label}: {hits} of {len(rows)} ({share:.0%}; target "
               f"{TARGET_SHARE:.0%}: {'met' if share >= TARGET_SHARE else 'MISSED'}); smallest margin {margin:+.3f}")
+    missed = [r for r in rows if r[0] <= r[1]]
+    print(f"of the {len(missed)} cases missed in pool A, {sum(r[4] for r in missed)} lose to a draft from the same "
+          "author's answer to another question")
     mean_draft = sum(r[0] for r in rows) / len(rows)
     mean_bank = sum(r[3] for r in rows) / len(rows)
-    print(f"mean score of the graded answers: drafted rubric {mean_draft:.3f}, bundled rubric {mean_bank:.3f}")
+    print(f"mean score of the graded answers: drafted rubric {mean_draft:.3f}, bundled rubric {mean_bank:.3f}; "
+          f"Pearson between them {np.corrcoef([r[0] for r in rows], [r[3] for r in rows])[0, 1]:.2f}")
     return 0
 
 
