@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import EXAMPLES
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import EXAMPLES
 from mlsd_grader import Grader, Rubric, load_rubric
 from mlsd_grader.cli import cli
 from mlsd_grader.draft import MIN_STEP_WEIGHT, draft_rubric
@@ -117,10 +117,11 @@ def test_concepts_leave_out_the_question_and_common_words(podcast_draft) -> None
 
 
 def test_abbreviation_defined_in_one_answer_becomes_an_alias(fake_grader: Grader) -> None:
-    one = ("## Evaluation\nOffline we track the click-through rate (CTR) of every slate of episodes, and the "
-           "click-through rate by genre shows where the ranker fails listeners most often.\n")
-    two = ("## Evaluation\nWe compare CTR across cohorts of new listeners, and CTR per genre every week, "
-           "before trusting any offline gain of the ranker.\n")
+    one = ("## Evaluation\nOffline we track the click-through rate (CTR) of every slate of episodes. It is a "
+           "rough signal, so we look at it next to what people go on to hear and whether they come back "
+           "to the app later in the week.\n")
+    two = ("## Evaluation\nWe compare CTR across groups of new and older users every week. A change that "
+           "lifts it but makes people leave sooner is not one we would want to keep for long.\n")
     draft = draft_rubric([one, two], id="p", title="Podcasts", question=QUESTION, grader=fake_grader)
     concepts = [c for s in draft.rubric.steps for crit in s.criteria for c in crit.concepts]
     ctr = [c for c in concepts if {"ctr", "click-through rate"} & set(c.phrases)]
@@ -128,11 +129,16 @@ def test_abbreviation_defined_in_one_answer_becomes_an_alias(fake_grader: Grader
     assert "defined as click-through rate (ctr) in answer 1" in draft.explain()
 
 
-def test_spellings_that_differ_between_answers_become_aliases(podcast_draft) -> None:
-    concepts = [c for s in podcast_draft.rubric.steps for crit in s.criteria for c in crit.concepts]
-    variant = [c for c in concepts if any(p.startswith("normalised") for p in c.phrases)]
-    assert variant and any(p.startswith("normalized") for p in variant[0].phrases)
-    assert "spelt so in answer 2" in podcast_draft.explain()
+def test_spellings_that_differ_between_answers_become_aliases(fake_grader: Grader) -> None:
+    one = ("## Data\nThe podcast catalogue holds two million shows, and every catalogue entry carries "
+           "a transcript embedding and the show's genre.\n")
+    two = ("## Data\nEach catalog entry is enriched with genre labels, and the catalog is refreshed "
+           "nightly from the publisher feeds.\n")
+    draft = draft_rubric([one, two], id="p", title="Podcasts", question=QUESTION, grader=fake_grader)
+    concepts = [c for s in draft.rubric.steps for crit in s.criteria for c in crit.concepts]
+    catalogue = [c for c in concepts if {"catalogue", "catalog"} & set(c.phrases)]
+    assert catalogue and {"catalogue", "catalog"} <= set(catalogue[0].phrases)
+    assert "spelt so in answer" in draft.explain()
 
 
 def test_step_weights_follow_the_share_of_words(fake_grader: Grader) -> None:

@@ -224,11 +224,15 @@ class Terms:
         return [(cand, surface, zipf) for _, cand, surface, zipf in scored]
 
     def _a_term(self, key: tuple[str, ...], surface: str) -> bool:
-        """Whether words in a row make a term: said twice in the answers, or each word rare itself
-        (a word run said once, such as "final re-ranking applies", is not)."""
-        if len(key) == 1 or sum(self.surfaces[key].values()) >= 2:
+        """Whether words in a row make a term: none of its words said more often than the whole, and said
+        twice in the answers or each word rare itself (a word run said once, such as "final re-ranking
+        applies", is not)."""
+        if len(key) == 1:
             return True
-        return all(self.zipf(word) <= MAX_CONCEPT_ZIPF for word in surface.split())
+        said = sum(self.surfaces[key].values())
+        if any(sum(self.surfaces.get((stem,), Counter()).values()) > said for stem in key):
+            return False  # a phrase around a term said more often on its own ("compare ctr")
+        return said >= 2 or all(self.zipf(word) <= MAX_CONCEPT_ZIPF for word in surface.split())
 
     def _aliases(self, key: tuple[str, ...], surface: str) -> list[tuple[str, str]]:
         out: list[tuple[str, str]] = []
