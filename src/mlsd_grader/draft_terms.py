@@ -21,6 +21,7 @@ from .text import normalize_phrase, split_sentences
 
 __all__ = [
     "BACKGROUND_TERM_FACTOR",
+    "BASE_WORD_ZIPF",
     "MAX_CONCEPTS_PER_CRITERION",
     "MAX_CONCEPT_DENSITY",
     "MAX_CONCEPT_ZIPF",
@@ -49,6 +50,10 @@ VARIANT_WORD_SIMILARITY = 85.0
 # concepts sit more densely, is not taken for a list of the rubric's terms (at 6 concepts a criterion with
 # no limit, two-sentence answers lost up to half of a step to the stuffing factor).
 MAX_CONCEPT_DENSITY = NATURAL_DENSITY / 2
+# A word ending in -ed or -ly is a participle or adverb when what precedes the ending is an English word
+# at least this frequent (wordfreq): "grade" 3.9, "sum" 4.0, "optional" 3.6; "emb" of "embed" and "anoma"
+# of "anomaly" are far below.
+BASE_WORD_ZIPF = 2.5
 # A term the generic rubric already uses (in a concept or a model answer) is ML design vocabulary, not
 # what carries this question: its score is multiplied by this. Chosen on the dev real answers
 # (bench/draft_rubrics.py, docs/benchmarks.md).
@@ -224,15 +229,29 @@ class Terms:
         return [(cand, surface, zipf) for _, cand, surface, zipf in scored]
 
     def _a_term(self, key: tuple[str, ...], surface: str) -> bool:
-        """Whether words in a row make a term: none of its words said more often than the whole, and said
-        twice in the answers or each word rare itself (a word run said once, such as "final re-ranking
-        applies", is not)."""
+        """Whether words make a term: a word alone that names rather than modifies; words in a row none of
+        which is said more often than the whole, said twice in the answers or each word rare itself (a word
+        run said once, such as "final re-ranking applies", is not)."""
         if len(key) == 1:
-            return True
+            return not self._modifier(surface)
         said = sum(self.surfaces[key].values())
         if any(sum(self.surfaces.get((stem,), Counter()).values()) > said for stem in key):
             return False  # a phrase around a term said more often on its own ("compare ctr")
         return said >= 2 or all(self.zipf(word) <= MAX_CONCEPT_ZIPF for word in surface.split())
+
+    def _modifier(self, word: str) -> bool:
+        """Whether a word alone modifies rather than names: a past participle ("summed", "updated": ends
+        in -ed and stems shorter) or an adverb ("optionally": an English word plus -ly)."""
+        if len(word) < 6:
+            return False  # seed, feed, speed
+        bases: tuple[str, ...]
+        if word.endswith("ed"):
+            bases = (word[:-1], word[:-2], word[:-3])  # graded, weighted, summed
+        elif word.endswith("ly"):
+            bases = (word[:-2],)  # optionally
+        else:
+            return False
+        return any(len(base) >= 3 and self.zipf(base) >= BASE_WORD_ZIPF for base in bases)
 
     def _aliases(self, key: tuple[str, ...], surface: str) -> list[tuple[str, str]]:
         out: list[tuple[str, str]] = []
