@@ -116,29 +116,33 @@ def test_concepts_leave_out_the_question_and_common_words(podcast_draft) -> None
     assert "two-tower model" in names or "two-tower" in names
 
 
-def test_abbreviation_defined_in_one_answer_becomes_an_alias(fake_grader: Grader) -> None:
-    one = ("## Evaluation\nOffline we track the click-through rate (CTR) of every slate of episodes. It is a "
-           "rough signal, so we look at it next to what people go on to hear and whether they come back "
-           "to the app later in the week.\n")
-    two = ("## Evaluation\nWe compare CTR across groups of new and older users every week. A change that "
-           "lifts it but makes people leave sooner is not one we would want to keep for long.\n")
-    draft = draft_rubric([one, two], id="p", title="Podcasts", question=QUESTION, grader=fake_grader)
-    concepts = [c for s in draft.rubric.steps for crit in s.criteria for c in crit.concepts]
-    ctr = [c for c in concepts if {"ctr", "click-through rate"} & set(c.phrases)]
-    assert ctr and {"ctr", "click-through rate"} <= set(ctr[0].phrases)
-    assert "defined as click-through rate (ctr) in answer 1" in draft.explain()
+ABBREVIATION = (  # one answer defines CTR, the other only uses it
+    "## Evaluation\nOffline we track the click-through rate (CTR) of every slate of episodes. It is a rough "
+    "signal, so we look at it next to what people go on to hear and whether they come back to the app later "
+    "in the week.\n",
+    "## Evaluation\nWe compare CTR across groups of new and older users every week. A change that lifts it "
+    "but makes people leave sooner is not one we would want to keep for long.\n",
+)
+SPELLING = (  # catalogue in one answer, catalog in the other
+    "## Data\nThe podcast catalogue holds two million shows, and every catalogue entry carries a transcript "
+    "embedding and the show's genre.\n",
+    "## Data\nEach catalog entry is enriched with genre labels, and the catalog is refreshed nightly from "
+    "the publisher feeds.\n",
+)
 
 
-def test_spellings_that_differ_between_answers_become_aliases(fake_grader: Grader) -> None:
-    one = ("## Data\nThe podcast catalogue holds two million shows, and every catalogue entry carries "
-           "a transcript embedding and the show's genre.\n")
-    two = ("## Data\nEach catalog entry is enriched with genre labels, and the catalog is refreshed "
-           "nightly from the publisher feeds.\n")
-    draft = draft_rubric([one, two], id="p", title="Podcasts", question=QUESTION, grader=fake_grader)
+@pytest.mark.parametrize(("answers", "forms", "reason"), [
+    (ABBREVIATION, {"ctr", "click-through rate"}, "defined as click-through rate (ctr) in answer 1"),
+    (SPELLING, {"catalogue", "catalog"}, "spelt so in answer"),
+])
+def test_several_answers_naming_one_thing_give_aliases(
+    fake_grader: Grader, answers: tuple[str, str], forms: set[str], reason: str
+) -> None:
+    draft = draft_rubric(list(answers), id="p", title="Podcasts", question=QUESTION, grader=fake_grader)
     concepts = [c for s in draft.rubric.steps for crit in s.criteria for c in crit.concepts]
-    catalogue = [c for c in concepts if {"catalogue", "catalog"} & set(c.phrases)]
-    assert catalogue and {"catalogue", "catalog"} <= set(catalogue[0].phrases)
-    assert "spelt so in answer" in draft.explain()
+    found = [c for c in concepts if forms & set(c.phrases)]
+    assert found and forms <= set(found[0].phrases)
+    assert reason in draft.explain()
 
 
 def test_step_weights_follow_the_share_of_words(fake_grader: Grader) -> None:
