@@ -117,17 +117,17 @@ def test_concepts_leave_out_the_question_and_common_words(podcast_draft) -> None
 
 
 ABBREVIATION = (  # one answer defines CTR, the other only uses it
-    "## Evaluation\nOffline we track the click-through rate (CTR) of every slate of episodes. It is a rough "
-    "signal, so we look at it next to what people go on to hear and whether they come back to the app later "
-    "in the week.\n",
-    "## Evaluation\nWe compare CTR across groups of new and older users every week. A change that lifts it "
-    "but makes people leave sooner is not one we would want to keep for long.\n",
+    ("## Evaluation\nOffline we track the click-through rate (CTR) of every slate of episodes. It is a rough "
+     "signal, so we look at it next to what people go on to hear and whether they come back to the app "
+     "later in the week.\n"),
+    ("## Evaluation\nWe compare CTR across groups of new and older users every week. A change that lifts it "
+     "but makes people leave sooner is not one we would want to keep for long.\n"),
 )
 SPELLING = (  # catalogue in one answer, catalog in the other
-    "## Data\nThe podcast catalogue holds two million shows, and every catalogue entry carries a transcript "
-    "embedding and the show's genre.\n",
-    "## Data\nEach catalog entry is enriched with genre labels, and the catalog is refreshed nightly from "
-    "the publisher feeds.\n",
+    ("## Data\nThe podcast catalogue holds two million shows, and every catalogue entry carries a "
+     "transcript embedding and the show's genre.\n"),
+    ("## Data\nEach catalog entry is enriched with genre labels, and the catalog is refreshed nightly from "
+     "the publisher feeds.\n"),
 )
 
 
