@@ -340,3 +340,7 @@ def test_cli_draft_needs_id_and_title(tmp_path: Path) -> None:
     answer.write_text(ANSWER_ONE, encoding="utf-8")
     result = CliRunner().invoke(cli, ["rubrics", "draft", str(answer), "--title", "T"])
     assert result.exit_code == 2
+    bad = CliRunner().invoke(cli, ["rubrics", "draft", str(answer), "--id", "Not An Id", "--title", "T",
+                                   "--backend", "none"])
+    assert bad.exit_code == 1
+    assert bad.stderr.startswith("error: invalid rubric draft 'Not An Id': id: String should match pattern")

@@ -19,8 +19,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from pydantic import ValidationError
 
 from .draft_terms import ConceptOrigin, ConceptRegistry, SourceSentence, Terms, clean_sentence
+from .errors import RubricValidationError
 from .grader import Grader
 from .lint import MAX_WEIGHT_RATIO, MIN_MODEL_ANSWER_WORDS
 from .rubric import Rubric, load_rubric
@@ -160,9 +162,13 @@ def draft_rubric(
             origins.append(CriterionOrigin(step_id, crit_id, False, tuple(group), tuple(chosen)))
         steps.append({"id": step_id, "weight": weight, "criteria": crits})
     registry.mark_shared(steps)
-    rubric = Rubric.model_validate(
-        {"id": id, "version": version, "title": title, "question": question, "steps": steps}
-    )
+    try:
+        rubric = Rubric.model_validate(
+            {"id": id, "version": version, "title": title, "question": question, "steps": steps}
+        )
+    except ValidationError as exc:  # an id, title or version the format refuses
+        problems = [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()]
+        raise RubricValidationError(f"draft {id!r}", problems) from None
     return RubricDraft(
         rubric=rubric, origins=tuple(origins), step_shares=shares, sources=names, grouping=encode.name,
         uncovered=tuple(s for s in STEP_IDS if s not in covered),
