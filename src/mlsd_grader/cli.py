@@ -344,7 +344,7 @@ def batch(inputs: tuple[str, ...], rubric: str | None, output: str | None, fmt: 
 
 @cli.group()
 def rubrics() -> None:
-    """List, show, validate rubrics, or print their JSON Schema."""
+    """List, show, validate, lint or draft rubrics, or print their JSON Schema."""
 
 
 @rubrics.command("list")
@@ -398,6 +398,29 @@ def rubrics_lint(rubric_refs: tuple[str, ...]) -> None:
             click.echo(f"{ref}: {warning}")
     click.echo(f"{len(refs)} rubric(s), {total} warning(s)", err=True)
     sys.exit(1 if total else 0)
+
+
+@rubrics.command("draft")
+@click.argument("model_answers", nargs=-1, required=True)
+@click.option("--id", "rubric_id", required=True, help="The drafted rubric's id (lower_snake_case).")
+@click.option("--title", required=True, help="The drafted rubric's title.")
+@click.option("--question", default=None, help="The question; its words are not made concepts. Default: the title.")
+@click.option("-o", "--output", default=None, help="Write the YAML to this file instead of stdout.")
+@click.option("--explain", is_flag=True, help="Also print, on stderr, what was taken from where.")
+@grading_options
+@handle_errors
+def rubrics_draft(model_answers: tuple[str, ...], rubric_id: str, title: str, question: str | None,
+                  output: str | None, explain: bool, config_file: str | None, model: str | None,
+                  backend: str | None) -> None:
+    """Draft a rubric from MODEL_ANSWER files (or - for stdin), to edit before use."""
+    from .draft import draft_rubric
+
+    texts = [decode_answer(_read_answer(path))[0] for path in model_answers]
+    drafted = draft_rubric(texts, id=rubric_id, title=title, question=question,
+                           grader=Grader(_config(config_file, model, backend)), sources=model_answers)
+    _emit(drafted.to_yaml(), output)
+    if explain:
+        click.echo(drafted.explain(), err=True, nl=False)
 
 
 @rubrics.command("schema")

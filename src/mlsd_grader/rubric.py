@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import RubricNotFoundError, RubricValidationError
 from .steps import ANSWER_STEP, STEP_IDS
+
+if TYPE_CHECKING:
+    from .grader import Grader
 
 __all__ = [
     "Concept",
@@ -141,6 +145,17 @@ class Rubric(_Model):
         from .reference import rubric_from_reference
 
         return rubric_from_reference(question, reference_answer, id=id, version=version, title=title)
+
+    @classmethod
+    def draft(
+        cls, model_answers: Sequence[str], *, id: str, title: str, question: str | None = None,
+        version: str = "1", grader: Grader | None = None,
+    ) -> Rubric:
+        """A framework rubric drafted from model answers, to be read and edited before use (see
+        ``mlsd_grader.draft``; ``draft_rubric`` also gives where each part came from and the YAML)."""
+        from .draft import draft_rubric
+
+        return draft_rubric(model_answers, id=id, title=title, question=question, version=version, grader=grader).rubric
 
     def info(self) -> RubricInfo:
         return RubricInfo(id=self.id, version=self.version, title=self.title, question=self.question)
