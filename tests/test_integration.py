@@ -62,7 +62,7 @@ def test_report_contract(real_grader: Grader) -> None:
     step = report["steps"][0]
     assert list(step) == ["id", "title", "score", "weight", "keyword_coverage", "similarity", "criteria", "feedback"]
     crit = step["criteria"][0]
-    assert list(crit) == ["id", "score", "matched", "missing", "anti_patterns"]
+    assert list(crit) == ["id", "score", "keyword_coverage", "similarity", "matched", "missing", "anti_patterns"]
     assert list(crit["matched"][0]) == ["concept", "evidence"]
     evidence = crit["matched"][0]["evidence"][0]
     assert list(evidence) == ["text", "start", "end", "step", "probability"]

@@ -398,11 +398,13 @@ def test_shutdown_mid_request_answers_whole_or_fails_cleanly() -> None:
 def test_static_backend_serves_what_it_grades_in_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from test_backends import tiny_static_model
 
-    from mlsd_grader.embeddings import static_model_dir
+    from mlsd_grader.embeddings import StaticEmbedder, static_model_dir
 
     monkeypatch.setenv("MLSD_GRADER_CACHE_DIR", str(tmp_path))
     tiny_static_model(static_model_dir())  # the static backend's cache, as if distilled before
-    grader = Grader(GraderConfig(backend="static"))
+    # read from that folder: a static model loaded earlier in the session (embeddings keeps loaded models)
+    # must not stand in for it
+    grader = Grader(GraderConfig(backend="static"), embedder=StaticEmbedder(directory=static_model_dir()))
     answers = [read(p) for p in ANSWERS[:4]]
     with (Server("--backend", "static", env={"MLSD_GRADER_CACHE_DIR": str(tmp_path)}) as srv, srv.client() as http,
           ThreadPoolExecutor(4) as pool):
@@ -410,7 +412,7 @@ def test_static_backend_serves_what_it_grades_in_process(tmp_path: Path, monkeyp
     for answer, response in zip(answers, responses):
         report = response.json()
         assert "backend:static:" in report["signature"]
-        assert_close(report, grader.grade(answer, "news_feed").model_dump(mode="json"))
+        assert_close(report, grader.grade(answer, "news_feed").model_dump(mode="json"))  # signatures too
 
 
 @pytest.mark.integration
