@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from labelled import DEFAULT_MIRRORS, real_answers  # noqa: E402
+from labelled import DEFAULT_MIRRORS, real_answers
 
 ROOT = Path(__file__).resolve().parent.parent
 BACKENDS = ("sentence-transformers", "static", "none")

@@ -21,7 +21,13 @@ BACKENDS = {"targets": "sentence-transformers", "static": "static", "none": "non
 
 def main(argv: list[str]) -> int:
     from mlsd_grader import Grader, GraderConfig
-    from mlsd_grader.scale import IDENTITY, fit_backend_scale, reference_hash, reference_items, scale_file_name
+    from mlsd_grader.scale import (
+        IDENTITY,
+        fit_backend_scale,
+        reference_hash,
+        reference_items,
+        scale_file_name,
+    )
 
     items = reference_items()
     for what in argv or ["targets", "static", "none"]:

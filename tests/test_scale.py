@@ -4,11 +4,13 @@ against default on answers the fit never saw."""
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import EXAMPLES, HashingEmbedder
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
@@ -24,8 +26,6 @@ from mlsd_grader.scale import (
     shipped_scale,
     shipped_targets,
 )
-
-from conftest import EXAMPLES, HashingEmbedder
 
 integration = pytest.mark.integration
 
@@ -68,7 +68,7 @@ def test_fitted_maps_are_monotone_and_stay_in_range(pairs: list[tuple[float, flo
     scale = fit_scale([p[0] for p in pairs], [p[1] for p in pairs], name="drawn")
     values = [scale(v) for v in np.linspace(0, 1, 57)]
     assert all(0.0 <= v <= 1.0 for v in values)
-    assert all(b >= a for a, b in zip(values, values[1:]))
+    assert all(b >= a for a, b in itertools.pairwise(values))
 
 
 def test_reference_set_is_fixed_and_matches_the_shipped_targets() -> None:
@@ -106,7 +106,7 @@ def test_a_model_of_ones_own_is_fitted_once_and_cached(private_cache_dir: Path, 
     assert len(cached) == 1 and ScoreScale.from_json(cached[0].read_text()) == first
     assert Grader(GraderConfig(), embedder=OwnModel()).scale == first  # read back, not fitted again
     assert "fitting" not in capsys.readouterr().err
-    assert first.xs and all(b >= a for a, b in zip(first.ys, first.ys[1:]))
+    assert first.xs and all(b >= a for a, b in itertools.pairwise(first.ys))
     own = Grader(GraderConfig(), embedder=OwnModel())
     assert own.grade("We track CTR offline.", "ad_click_prediction").signature.count(f"scale:{first.content_hash}") == 1
 

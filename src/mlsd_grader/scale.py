@@ -30,19 +30,19 @@ import numpy as np
 from .errors import ModelLoadError
 
 __all__ = [
-    "ScoreScale",
     "IDENTITY",
+    "MIXTURES",
+    "SCALE_POINTS",
     "ReferenceItem",
-    "reference_items",
-    "reference_hash",
+    "ScoreScale",
+    "fit_backend_scale",
     "fit_scale",
+    "reference_hash",
+    "reference_items",
+    "resolve_scale",
+    "scale_file_name",
     "shipped_scale",
     "shipped_targets",
-    "scale_file_name",
-    "resolve_scale",
-    "SCALE_POINTS",
-    "MIXTURES",
-    "fit_backend_scale",
 ]
 
 # The fitted map keeps this many breakpoints (evenly spaced in input), so a scale file stays small and
